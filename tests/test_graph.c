@@ -1,0 +1,364 @@
+/* Graph IR: builder, validation, topological order, CSR, cost, featurizer,
+ * and the small common pieces (strmap, atomic_file) they rest on. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/atomic_file.h"
+#include "common/strmap.h"
+#include "graph/cost.h"
+#include "graph/featurize.h"
+#include "graph/graph.h"
+
+static tensor_shape shape4(int64_t a, int64_t b, int64_t c, int64_t d)
+{
+    tensor_shape t = {4, {a, b, c, d}};
+    return t;
+}
+
+static graph_node node_of(int kind, tensor_shape out)
+{
+    graph_node n;
+    graph_node_defaults(&n);
+    n.kind = kind;
+    n.out = out;
+    return n;
+}
+
+/* x -> conv -> relu -> add(conv, relu) -> out */
+static void build_small(graph_set *s, const char *name)
+{
+    gp_error err;
+    tensor_shape x = shape4(1, 3, 32, 32), y = shape4(1, 16, 32, 32);
+    ck_assert_int_eq(graph_set_begin_graph(s, name, &err), 0);
+    graph_node n = node_of(OP_INPUT, x);
+    ck_assert_int_eq(graph_set_add_node(s, "x", &n, NULL, 0, &err), 0);
+    n = node_of(OP_CONV2D, y);
+    n.kernel[0] = n.kernel[1] = 3;
+    n.padding[0] = n.padding[1] = 1;
+    ck_assert_int_eq(graph_set_add_node(s, "conv", &n, &x, 1, &err), 1);
+    n = node_of(OP_ACTIVATION, y);
+    n.fn = FN_RELU;
+    ck_assert_int_eq(graph_set_add_node(s, "relu", &n, &y, 1, &err), 2);
+    tensor_shape two[2] = {y, y};
+    n = node_of(OP_ADD, y);
+    ck_assert_int_eq(graph_set_add_node(s, "add", &n, two, 2, &err), 3);
+    n = node_of(OP_OUTPUT, y);
+    ck_assert_int_eq(graph_set_add_node(s, "out", &n, &y, 1, &err), 4);
+    ck_assert_int_eq(graph_set_add_edge(s, 0, 1, &err), 0);
+    ck_assert_int_eq(graph_set_add_edge(s, 1, 2, &err), 0);
+    ck_assert_int_eq(graph_set_add_edge(s, 1, 3, &err), 0);
+    ck_assert_int_eq(graph_set_add_edge(s, 2, 3, &err), 0);
+    ck_assert_int_eq(graph_set_add_edge(s, 3, 4, &err), 0);
+    ck_assert_int_eq(graph_set_end_graph(s, &err), 0);
+}
+
+START_TEST(test_build_and_csr)
+{
+    graph_set s;
+    gp_error err;
+    graph_set_init(&s);
+    build_small(&s, "g0");
+    build_small(&s, "g1");
+    ck_assert_msg(graph_set_finish(&s, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(s.n_graphs, 2);
+    ck_assert_int_eq(s.n_nodes, 10);
+    ck_assert_int_eq(s.n_edges, 10);
+    ck_assert_int_eq(s.node_off[1], 5);
+    /* add (global 8 in graph 1) has producers conv (6) and relu (7), in edge order */
+    ck_assert_int_eq(s.pred_ptr[9] - s.pred_ptr[8], 2);
+    ck_assert_int_eq(s.pred_idx[s.pred_ptr[8]], 6);
+    ck_assert_int_eq(s.pred_idx[s.pred_ptr[8] + 1], 7);
+    /* conv (global 1) feeds relu and add */
+    ck_assert_int_eq(s.succ_ptr[2] - s.succ_ptr[1], 2);
+    ck_assert_int_eq(s.succ_idx[s.succ_ptr[1]], 2);
+    ck_assert_int_eq(s.succ_idx[s.succ_ptr[1] + 1], 3);
+    ck_assert_int_eq(graph_set_find(&s, "g1"), 1);
+    ck_assert_int_eq(graph_set_find(&s, "nope"), -1);
+    graph_set_free(&s);
+}
+END_TEST
+
+START_TEST(test_builder_rejects)
+{
+    graph_set s;
+    gp_error err;
+    graph_set_init(&s);
+    tensor_shape y = shape4(1, 1, 1, 1);
+    graph_node n = node_of(OP_INPUT, y);
+    ck_assert_int_lt(graph_set_add_node(&s, "a", &n, NULL, 0, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no graph is open"));
+    ck_assert_int_eq(graph_set_begin_graph(&s, "g", &err), 0);
+    ck_assert_int_lt(graph_set_end_graph(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "has no nodes"));
+    ck_assert_int_eq(graph_set_add_node(&s, "a", &n, NULL, 0, &err), 0);
+    ck_assert_int_eq(graph_set_add_node(&s, "b", &n, NULL, 0, &err), 1);
+    ck_assert_int_lt(graph_set_add_edge(&s, 1, 1, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "self-loop"));
+    ck_assert_int_lt(graph_set_add_edge(&s, 1, 0, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "topological"));
+    ck_assert_int_lt(graph_set_add_edge(&s, 0, 2, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "outside 0..1"));
+    ck_assert_int_eq(graph_set_add_node(&s, "a", &n, NULL, 0, &err), 2);
+    ck_assert_int_lt(graph_set_end_graph(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "name 'a' already used by node 0"));
+    graph_set_free(&s);
+}
+END_TEST
+
+/* Data read from files bypasses the builder: validate must catch each broken invariant. */
+START_TEST(test_validate_catches)
+{
+    graph_set s;
+    gp_error err;
+    graph_set_init(&s);
+    build_small(&s, "g0");
+    ck_assert_int_eq(graph_set_finish(&s, &err), 0);
+
+    s.nodes[1].stride[1] = 0;
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "node 1 ('conv'): stride[1] is 0"));
+    s.nodes[1].stride[1] = 1;
+
+    s.nodes[1].groups = 5; /* 3 input channels are not divisible by 5 */
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not divisible by groups 5"));
+    s.nodes[1].groups = 1;
+
+    s.nodes[2].out.dim[3] = -4;
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "out_shape: dimension 3 is -4"));
+    s.nodes[2].out.dim[3] = GRAPH_MAX_DIM + 1;
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    s.nodes[2].out.dim[3] = 32;
+
+    s.nodes[2].out.rank = GRAPH_MAX_RANK + 1;
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "rank 7"));
+    s.nodes[2].out.rank = 4;
+
+    /* Five dimensions of 2^31 multiply past GRAPH_MAX_ELEMS. */
+    tensor_shape big = {5, {GRAPH_MAX_DIM, GRAPH_MAX_DIM, GRAPH_MAX_DIM, GRAPH_MAX_DIM, GRAPH_MAX_DIM}};
+    tensor_shape keep = s.nodes[3].out;
+    s.nodes[3].out = big;
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "more than"));
+    s.nodes[3].out = keep;
+
+    s.nodes[0].kind = OP_KIND_COUNT;
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "op kind code"));
+    s.nodes[0].kind = OP_INPUT;
+
+    s.edge_dst[0] = 0; /* 0 -> 0 */
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "against topological order"));
+    s.edge_dst[0] = 9;
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "endpoint outside"));
+    s.edge_dst[0] = 1;
+
+    s.nodes[4].in_off = 99;
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "input shapes"));
+    s.nodes[4].in_off = 4;
+
+    s.node_off[1] = 4;
+    ck_assert_int_lt(graph_set_validate(&s, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "node offsets end at 4"));
+    s.node_off[1] = 5;
+
+    ck_assert_msg(graph_set_validate(&s, &err) == 0, "%s", err.msg);
+    graph_set_free(&s);
+}
+END_TEST
+
+START_TEST(test_topo_order)
+{
+    /* 0->3, 2->1, 1->3 : stable order keeps 0 first, then 2, 1, 3 */
+    int32_t src[] = {0, 2, 1}, dst[] = {3, 1, 3};
+    int64_t order[4], cyc = -7;
+    ck_assert_int_eq(graph_topo_order(4, 3, src, dst, order, &cyc), 0);
+    ck_assert_int_eq(order[0], 0);
+    ck_assert_int_eq(order[1], 2);
+    ck_assert_int_eq(order[2], 1);
+    ck_assert_int_eq(order[3], 3);
+
+    /* 0 -> 1 -> 2 -> 1, and 2 -> 3: the cycle is {1, 2}; 3 is only downstream. */
+    int32_t cs[] = {0, 1, 2, 2}, cd[] = {1, 2, 1, 3};
+    ck_assert_int_eq(graph_topo_order(4, 4, cs, cd, order, &cyc), -1);
+    ck_assert(cyc == 1 || cyc == 2);
+
+    int32_t ss[] = {0}, sd[] = {0};
+    ck_assert_int_eq(graph_topo_order(1, 1, ss, sd, order, &cyc), -1);
+    ck_assert_int_eq(cyc, 0);
+}
+END_TEST
+
+START_TEST(test_cost_formulas)
+{
+    graph_set s;
+    gp_error err;
+    graph_set_init(&s);
+    build_small(&s, "g");
+    ck_assert_int_eq(graph_set_finish(&s, &err), 0);
+    node_cost c;
+    graph_node_cost(&s, 1, &c); /* conv 3->16, 3x3, 32x32 output */
+    ck_assert_double_eq(c.flops, 2.0 * 16 * 32 * 32 * 3 * 9);
+    ck_assert_double_eq(c.params, 16.0 * 3 * 9 + 16);
+    ck_assert_double_eq(c.bytes_in, 3.0 * 32 * 32 * 4);
+    ck_assert_double_eq(c.bytes_out, 16.0 * 32 * 32 * 4);
+    ck_assert_double_eq(c.bytes_param, c.params * 4);
+    graph_node_cost(&s, 3, &c); /* add of two 16x32x32 */
+    ck_assert_double_eq(c.flops, 16.0 * 32 * 32);
+    ck_assert_double_eq(c.bytes_in, 2.0 * 16 * 32 * 32 * 4);
+    graph_node_cost(&s, 0, &c); /* input marker */
+    ck_assert_double_eq(c.flops + node_cost_bytes(&c), 0.0);
+
+    /* depthwise: groups == channels, so one input channel per output */
+    s.nodes[1].kind = OP_DWCONV2D;
+    s.nodes[1].out.dim[1] = 3;
+    s.nodes[1].groups = 3;
+    graph_node_cost(&s, 1, &c);
+    ck_assert_double_eq(c.flops, 2.0 * 3 * 32 * 32 * 1 * 9);
+    graph_set_free(&s);
+}
+END_TEST
+
+START_TEST(test_featurizer)
+{
+    graph_set s;
+    gp_error err;
+    graph_set_init(&s);
+    build_small(&s, "g");
+    ck_assert_int_eq(graph_set_finish(&s, &err), 0);
+    int dim = featurize_dim();
+    ck_assert_int_gt(dim, OP_KIND_COUNT + FN_COUNT);
+    /* Column names are unique and non-empty. */
+    for (int j = 0; j < dim; j++) {
+        ck_assert_ptr_nonnull(featurize_name(j));
+        for (int k = 0; k < j; k++) ck_assert_str_ne(featurize_name(j), featurize_name(k));
+    }
+    ck_assert_ptr_null(featurize_name(dim));
+    float *f = malloc((size_t)s.n_nodes * dim * sizeof(float));
+    featurize_nodes(&s, f);
+    int col_conv = -1, col_relu = -1, col_flops = -1, col_indeg = -1;
+    for (int j = 0; j < dim; j++) {
+        if (!strcmp(featurize_name(j), "kind=conv2d")) col_conv = j;
+        if (!strcmp(featurize_name(j), "fn=relu")) col_relu = j;
+        if (!strcmp(featurize_name(j), "log_flops")) col_flops = j;
+        if (!strcmp(featurize_name(j), "log_in_degree")) col_indeg = j;
+    }
+    ck_assert(col_conv >= 0 && col_relu >= 0 && col_flops >= 0 && col_indeg >= 0);
+    ck_assert_float_eq(f[1 * dim + col_conv], 1.0f);
+    ck_assert_float_eq(f[0 * dim + col_conv], 0.0f);
+    ck_assert_float_eq(f[2 * dim + col_relu], 1.0f);
+    ck_assert_float_eq_tol(f[1 * dim + col_flops], (float)log10(1.0 + 2.0 * 16 * 32 * 32 * 27), 1e-5);
+    ck_assert_float_eq_tol(f[3 * dim + col_indeg], (float)log10(3.0), 1e-6);
+    for (int64_t k = 0; k < s.n_nodes * dim; k++) ck_assert(isfinite(f[k]));
+    free(f);
+    graph_set_free(&s);
+}
+END_TEST
+
+START_TEST(test_strmap)
+{
+    strmap m;
+    ck_assert_int_eq(strmap_init(&m, 2), 0);
+    char key[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        ck_assert_int_eq(strmap_put(&m, key, i, NULL), 0);
+    }
+    int64_t prev = -1;
+    ck_assert_int_eq(strmap_put(&m, "k42", 7, &prev), 1);
+    ck_assert_int_eq(prev, 42);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        ck_assert_int_eq(strmap_get(&m, key), i);
+    }
+    ck_assert_int_eq(strmap_get(&m, "absent"), -1);
+    strmap_free(&m);
+}
+END_TEST
+
+START_TEST(test_atomic_file)
+{
+    char dir[] = "/tmp/gp_atomicXXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    FILE *f = fopen(path, "w");
+    fputs("old", f);
+    fclose(f);
+
+    atomic_file af;
+    gp_error err;
+    ck_assert_int_eq(atomic_file_begin(&af, path, &err), 0);
+    f = fopen(af.tmp_path, "w");
+    fputs("half", f);
+    fclose(f);
+    atomic_file_abort(&af); /* a failed write: the old file stays */
+    char buf[16] = {0};
+    f = fopen(path, "r");
+    ck_assert_uint_eq(fread(buf, 1, sizeof buf - 1, f), 3);
+    fclose(f);
+    ck_assert_str_eq(buf, "old");
+
+    ck_assert_int_eq(atomic_file_begin(&af, path, &err), 0);
+    f = fopen(af.tmp_path, "w");
+    fputs("new", f);
+    fclose(f);
+    ck_assert_int_eq(atomic_file_commit(&af, &err), 0);
+    f = fopen(path, "r");
+    memset(buf, 0, sizeof buf);
+    ck_assert_uint_eq(fread(buf, 1, sizeof buf - 1, f), 3);
+    fclose(f);
+    ck_assert_str_eq(buf, "new");
+    unlink(path);
+    ck_assert_int_eq(rmdir(dir), 0); /* nothing else left behind */
+
+    ck_assert_int_lt(atomic_file_begin(&af, "/nonexistent_dir_gp/x.h5", &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent_dir_gp/x.h5"));
+}
+END_TEST
+
+START_TEST(test_vocabularies)
+{
+    for (int k = 0; k < OP_KIND_COUNT; k++) ck_assert_int_eq(op_kind_from_name(op_kind_name(k)), k);
+    for (int k = 0; k < FN_COUNT; k++) ck_assert_int_eq(op_fn_from_name(op_fn_name(k)), k);
+    for (int k = 0; k < DT_COUNT; k++) {
+        ck_assert_int_eq(dtype_from_name(dtype_name(k)), k);
+        ck_assert_int_gt(dtype_size(k), 0);
+    }
+    ck_assert_int_eq(op_kind_from_name("conv3d"), -1);
+    ck_assert_ptr_null(op_kind_name(-1));
+    char buf[512];
+    op_kind_list(buf, sizeof buf);
+    ck_assert_ptr_nonnull(strstr(buf, "input, output, conv2d"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("graph");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_build_and_csr);
+    tcase_add_test(tc, test_builder_rejects);
+    tcase_add_test(tc, test_validate_catches);
+    tcase_add_test(tc, test_topo_order);
+    tcase_add_test(tc, test_cost_formulas);
+    tcase_add_test(tc, test_featurizer);
+    tcase_add_test(tc, test_strmap);
+    tcase_add_test(tc, test_atomic_file);
+    tcase_add_test(tc, test_vocabularies);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
