@@ -26,24 +26,51 @@ int atomic_file_begin(atomic_file *af, const char *final_path, gp_error *err)
         af->tmp_path[0] = '\0';
         return gp_errorf(err, "%s: cannot create a temporary file beside it: %s", final_path, strerror(e));
     }
-    fchmod(fd, 0644);
-    close(fd);
+    /* mkstemp makes 0600; outputs are ordinary shareable files. */
+    int bad = fchmod(fd, 0644) != 0;
+    int e = errno;
+    if (close(fd) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        unlink(af->tmp_path);
+        af->tmp_path[0] = '\0';
+        return gp_errorf(err, "%s: cannot prepare a temporary file beside it: %s", final_path, strerror(e));
+    }
     return 0;
 }
 
 int atomic_file_commit(atomic_file *af, gp_error *err)
 {
+    /* The data must be on disk before the rename makes it visible, or a
+     * crash could leave an empty file under the final name. */
     int fd = open(af->tmp_path, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        atomic_file_abort(af);
+        return gp_errorf(err, "%s: cannot flush the finished file to disk: %s", af->final_path, strerror(e));
     }
+    close(fd);
     if (rename(af->tmp_path, af->final_path) != 0) {
         int e = errno;
         atomic_file_abort(af);
         return gp_errorf(err, "%s: cannot move the finished file into place: %s", af->final_path, strerror(e));
     }
     af->tmp_path[0] = '\0';
+    /* Persist the rename itself: fsync the directory (best effort; some
+     * file systems refuse directory fsync and the rename already happened). */
+    char dir[sizeof af->final_path];
+    snprintf(dir, sizeof dir, "%s", af->final_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *(slash == dir ? slash + 1 : slash) = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
     return 0;
 }
 
@@ -51,4 +78,21 @@ void atomic_file_abort(atomic_file *af)
 {
     if (af->tmp_path[0]) unlink(af->tmp_path);
     af->tmp_path[0] = '\0';
+}
+
+int atomic_file_write_text(const char *path, const char *text, gp_error *err)
+{
+    atomic_file af;
+    if (atomic_file_begin(&af, path, err) != 0) return -1;
+    FILE *f = fopen(af.tmp_path, "w");
+    if (!f) {
+        atomic_file_abort(&af);
+        return gp_errorf(err, "%s: cannot write", path);
+    }
+    int bad = fputs(text, f) < 0;
+    if (fclose(f) != 0 || bad) {
+        atomic_file_abort(&af);
+        return gp_errorf(err, "%s: write failed (disk full?)", path);
+    }
+    return atomic_file_commit(&af, err);
 }

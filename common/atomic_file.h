@@ -24,6 +24,9 @@ int atomic_file_begin(atomic_file *af, const char *final_path, gp_error *err);
  * (and then removes the temporary). */
 int atomic_file_commit(atomic_file *af, gp_error *err);
 
+/* Writes a whole text file atomically (begin, write, commit). */
+int atomic_file_write_text(const char *path, const char *text, gp_error *err);
+
 /* Removes the temporary. Safe to call twice. */
 void atomic_file_abort(atomic_file *af);
 

@@ -90,6 +90,8 @@ int dataset_validate(const dataset *d, gp_error *err)
     if (d->n_devices < 0 || d->n_descriptors < 0 || d->n_targets < 0) return gp_errorf(err, "negative table sizes");
     if (check_unique(d->device_names, d->n_devices, "device", err) != 0) return -1;
     if (check_unique(d->descriptor_names, d->n_descriptors, "descriptor", err) != 0) return -1;
+    if ((int64_t)d->n_devices * d->n_descriptors > 0 && !d->descriptors)
+        return gp_errorf(err, "device table: %d descriptors named but no values", d->n_descriptors);
     for (int64_t k = 0; k < (int64_t)d->n_devices * d->n_descriptors; k++) {
         double v = d->descriptors[k];
         if (!isnan(v) && !isfinite(v))

@@ -22,7 +22,8 @@ void graph_set_free(graph_set *s)
 {
     free(s->node_off);
     free(s->edge_off);
-    free_names(s->graph_names, s->n_graphs);
+    /* An open graph's name sits one past the ended graphs. */
+    free_names(s->graph_names, s->n_graphs + (s->open ? 1 : 0));
     free(s->nodes);
     free_names(s->node_names, s->n_nodes);
     free(s->in_shapes);
@@ -82,16 +83,19 @@ int graph_set_begin_graph(graph_set *s, const char *name, gp_error *err)
     if (!name || !name[0]) return gp_errorf(err, "graph %lld: empty name", (long long)s->n_graphs);
     if (strlen(name) >= GRAPH_MAX_NAME)
         return gp_errorf(err, "graph '%.40s...': name longer than %d bytes", name, GRAPH_MAX_NAME - 1);
-    int64_t cap = s->cap_graphs;
-    if (grow((void **)&s->graph_names, &cap, s->n_graphs + 1, sizeof(char *)) != 0)
-        return gp_errorf(err, "out of memory");
-    cap = s->cap_graphs;
-    if (grow((void **)&s->node_off, &cap, s->n_graphs + 2, sizeof(int64_t)) != 0)
-        return gp_errorf(err, "out of memory");
-    cap = s->cap_graphs;
-    if (grow((void **)&s->edge_off, &cap, s->n_graphs + 2, sizeof(int64_t)) != 0)
-        return gp_errorf(err, "out of memory");
-    s->cap_graphs = cap;
+    /* All three arrays grow to the same capacity, n + 2 (the offsets need
+     * one entry more than the names), so one capacity field stays true. */
+    int64_t need = s->n_graphs + 2;
+    if (need > s->cap_graphs) {
+        int64_t cap = s->cap_graphs ? s->cap_graphs : 16;
+        while (cap < need) cap *= 2;
+        int64_t c1 = s->cap_graphs, c2 = s->cap_graphs, c3 = s->cap_graphs;
+        if (grow((void **)&s->graph_names, &c1, cap, sizeof(char *)) != 0 ||
+            grow((void **)&s->node_off, &c2, cap, sizeof(int64_t)) != 0 ||
+            grow((void **)&s->edge_off, &c3, cap, sizeof(int64_t)) != 0)
+            return gp_errorf(err, "out of memory");
+        s->cap_graphs = cap;
+    }
     char *copy = dup_str(name);
     if (!copy) return gp_errorf(err, "out of memory");
     s->graph_names[s->n_graphs] = copy;
@@ -261,9 +265,12 @@ static int check_node(const graph_set *s, int64_t g, int64_t i, gp_error *err)
                   (long long)n->in_off + n->n_in, (long long)s->n_in_shapes);
     if (check_shape(&n->out, "out_shape", gname, li, nname, err) != 0) return -1;
     for (int32_t k = 0; k < n->n_in; k++) {
+        /* Validate quietly first: formatting the field name for every input
+         * of every node costs more than the check itself. */
+        if (check_shape(&s->in_shapes[n->in_off + k], "", gname, li, nname, NULL) == 0) continue;
         char what[32];
         snprintf(what, sizeof what, "in_shapes[%d]", k);
-        if (check_shape(&s->in_shapes[n->in_off + k], what, gname, li, nname, err) != 0) return -1;
+        return check_shape(&s->in_shapes[n->in_off + k], what, gname, li, nname, err);
     }
     if ((n->kind == OP_CONV2D || n->kind == OP_DWCONV2D) && n->n_in > 0) {
         const tensor_shape *x = &s->in_shapes[n->in_off];

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# gnndata end to end: packing, validating, summarising and exporting, and
+# every failure path's contract: a message naming the file, exit status 1
+# (bad data) or 2 (bad usage), never a crash, and nothing half-written.
+# The label values in tests/data/cli are fixtures for parsing, not measurements.
+set -u
+GNNDATA="$1"
+DATA="$2"
+CLI="$DATA/cli"
+WORK="$(mktemp -d /tmp/gp_cli.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+passed=0
+
+check() { # check NAME CONDITION-COMMAND...
+    local name="$1"
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        echo "FAIL: $name"
+        failures=$((failures + 1))
+    fi
+}
+
+# run EXPECTED_STATUS EXPECTED_SUBSTRING ARGS...: runs gnndata, checks status and output.
+run() {
+    local want="$1" text="$2"
+    shift 2
+    "$GNNDATA" "$@" >"$WORK/out.txt" 2>&1
+    local got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "FAIL: gnndata $* exited $got, expected $want"
+        cat "$WORK/out.txt"
+        failures=$((failures + 1))
+        return
+    fi
+    if [ -n "$text" ] && ! grep -qF -- "$text" "$WORK/out.txt"; then
+        echo "FAIL: gnndata $*: output lacks '$text':"
+        cat "$WORK/out.txt"
+        failures=$((failures + 1))
+        return
+    fi
+    passed=$((passed + 1))
+}
+
+no_temporaries() { ! ls -A "$1" | grep -q '\.tmp'; }
+
+# Usage errors.
+run 2 "usage: gnndata" 
+run 0 "usage: gnndata" --help
+run 2 "unknown command 'frobnicate'" frobnicate
+run 2 "no output given" pack "$CLI/graphs.jsonl"
+run 2 "no JSON graph files" pack -o "$WORK/x.h5"
+run 2 "unknown option '--bogus'" pack --bogus -o "$WORK/x.h5" "$CLI/graphs.jsonl"
+run 2 "needs a value" pack "$CLI/graphs.jsonl" -o
+check "usage errors leave no file" test ! -e "$WORK/x.h5"
+
+# The happy path.
+run 0 "2 graphs, 16 nodes" pack -o "$WORK/ok.h5" --labels "$CLI/labels.csv" --devices "$CLI/devices.csv" \
+    --note "cli test" "$CLI/graphs.jsonl"
+run 0 "ok (2 graphs, 16 nodes" validate "$WORK/ok.h5"
+run 0 "latency_ms (per graph, ms)" summary "$WORK/ok.h5"
+run 0 "peak_gflops=110" summary "$WORK/ok.h5"
+run 0 "conv2d" summary "$WORK/ok.h5"
+
+# Export, re-pack, re-export: the JSON form round-trips exactly.
+run 0 "wrote 2 graphs" export "$WORK/ok.h5" -o "$WORK/a.jsonl"
+run 0 "" pack -o "$WORK/again.h5" "$WORK/a.jsonl"
+run 0 "wrote 1 graphs" export "$WORK/again.h5" --graph resblock -o "$WORK/b.jsonl"
+run 0 "" export "$WORK/again.h5" -o "$WORK/c.jsonl"
+check "export round trip is exact" cmp -s "$WORK/a.jsonl" "$WORK/c.jsonl"
+run 1 "no graph named 'nope'" export "$WORK/ok.h5" --graph nope -o "$WORK/d.jsonl"
+check "failed export leaves nothing" test ! -e "$WORK/d.jsonl"
+
+# Bad data: the old output survives byte for byte and no temporary is left.
+cp "$WORK/ok.h5" "$WORK/keep.h5"
+run 1 "missing.jsonl" pack -o "$WORK/ok.h5" "$CLI/missing.jsonl"
+run 1 "cycle" pack -o "$WORK/ok.h5" "$CLI/cycle.json"
+run 1 "labels_negative.csv:2: column 'value': -0.5 is negative" pack -o "$WORK/ok.h5" \
+    --labels "$CLI/labels_negative.csv" "$CLI/graphs.jsonl"
+run 1 "graphs.jsonl" pack -o "$WORK/ok.h5" "$CLI/graphs.jsonl" "$CLI/graphs.jsonl"
+run 1 "no-such-dir" pack -o "$WORK/no-such-dir/x.h5" "$CLI/graphs.jsonl"
+check "failed packs keep the old output" cmp -s "$WORK/ok.h5" "$WORK/keep.h5"
+check "failed packs leave no temporary" no_temporaries "$WORK"
+
+# Datasets that are not datasets.
+run 1 "missing.h5" validate "$WORK/missing.h5"
+run 1 "graphs.jsonl" validate "$CLI/graphs.jsonl"
+head -c 3000 "$WORK/ok.h5" >"$WORK/truncated.h5"
+run 1 "truncated.h5" validate "$WORK/truncated.h5"
+run 1 "" validate "$WORK/ok.h5" "$WORK/truncated.h5"
+
+# Every committed hostile HDF5 file is refused cleanly (status 1, not a signal).
+for f in "$DATA"/h5/*.h5; do
+    [ -e "$f" ] || continue
+    case "$(basename "$f")" in valid*) run 0 "ok (" validate "$f"; continue ;; esac
+    run 1 "$(basename "$f")" validate "$f"
+done
+
+echo "$passed passed, $failures failed"
+[ "$failures" -eq 0 ]
