@@ -1,0 +1,267 @@
+#include "layers.h"
+
+#include <math.h>
+#include <string.h>
+
+void dense_forward(float *y, const float *x, const float *W, const float *b, int64_t M, int relu,
+                   const gemm_plan *p)
+{
+    gemm_forward(p, y, x, W, M, 0);
+    bias_forward(y, b, M, p->N);
+    if (relu) relu_forward(y, y, M * p->N);
+}
+
+void dense_backward(float *dx, float *dW, float *db, float *dy, const float *y, const float *x, const float *Wt,
+                    int64_t M, int relu, gemm_plan *p)
+{
+    if (relu) relu_backward(dy, dy, y, M * p->N);
+    bias_backward(db, dy, M, p->N);
+    gemm_backward_weight(p, dW, x, dy, M);
+    if (dx) gemm_backward_data(p, dx, dy, Wt, M, 1);
+}
+
+static void aggregate(float *out, const float *in, const int64_t *ptr, const int64_t *idx, int64_t n, int H, int agg)
+{
+    if (agg == AGG_MEAN) csr_mean_forward(out, in, ptr, idx, n, H);
+    else csr_sum_forward(out, in, ptr, idx, n, H);
+}
+
+/* Gradient of aggregate(ptr, idx) with respect to its input, added to d_in:
+ * it runs over the reverse adjacency (rptr, ridx). */
+static void aggregate_backward(float *d_in, const float *d_out, const int64_t *ptr, const int64_t *rptr,
+                               const int64_t *ridx, int64_t n, int H, int agg)
+{
+    if (agg == AGG_MEAN) csr_mean_backward(d_in, d_out, ptr, rptr, ridx, n, H);
+    else csr_sum_backward(d_in, d_out, rptr, ridx, n, H);
+}
+
+static void add_rows(float *out, const float *a, const float *b, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) out[k] = a[k] + b[k];
+}
+
+static void acc_rows(float *out, const float *a, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) out[k] += a[k];
+}
+
+void mp_forward(float *out, float *agg_p, float *agg_s, float *a, const float *h, const float *Ws, const float *Wp,
+                const float *Wc, const float *b, const graph_csr *g, int H, int agg, int residual,
+                const gemm_plan *p)
+{
+    int64_t N = g->n;
+    aggregate(agg_p, h, g->pred_ptr, g->pred_idx, N, H, agg);
+    gemm_forward(p, a, h, Ws, N, 0);
+    gemm_forward(p, a, agg_p, Wp, N, 1);
+    if (Wc) {
+        aggregate(agg_s, h, g->succ_ptr, g->succ_idx, N, H, agg);
+        gemm_forward(p, a, agg_s, Wc, N, 1);
+    }
+    bias_forward(a, b, N, H);
+    relu_forward(a, a, N * H);
+    if (residual) add_rows(out, h, a, N * H);
+    else memcpy(out, a, (size_t)(N * H) * sizeof(float));
+}
+
+void mp_backward(float *dh, float *dWs, float *dWp, float *dWc, float *db, const float *dout, float *dz, float *dagg,
+                 const float *agg_p, const float *agg_s, const float *a, const float *h, const float *Wst,
+                 const float *Wpt, const float *Wct, const graph_csr *g, int H, int agg, int residual, gemm_plan *p)
+{
+    int64_t N = g->n;
+    if (residual) acc_rows(dh, dout, N * H);
+    relu_backward(dz, dout, a, N * H);
+    bias_backward(db, dz, N, H);
+    gemm_backward_weight(p, dWs, h, dz, N);
+    gemm_backward_weight(p, dWp, agg_p, dz, N);
+    gemm_backward_data(p, dh, dz, Wst, N, 1);
+    gemm_backward_data(p, dagg, dz, Wpt, N, 0);
+    aggregate_backward(dh, dagg, g->pred_ptr, g->succ_ptr, g->succ_idx, N, H, agg);
+    if (dWc) {
+        gemm_backward_weight(p, dWc, agg_s, dz, N);
+        gemm_backward_data(p, dagg, dz, Wct, N, 0);
+        aggregate_backward(dh, dagg, g->succ_ptr, g->pred_ptr, g->pred_idx, N, H, agg);
+    }
+}
+
+void gin_forward(float *out, float *u, float *m, float *a, const float *h, float eps, const float *W1,
+                 const float *b1, const float *W2, const float *b2, const graph_csr *g, int H, int residual,
+                 const gemm_plan *p)
+{
+    int64_t N = g->n;
+    csr_sum_forward(u, h, g->pred_ptr, g->pred_idx, N, H);
+    float s = 1.0f + eps;
+    for (int64_t k = 0; k < N * H; k++) u[k] += s * h[k];
+    dense_forward(m, u, W1, b1, N, 1, p);
+    dense_forward(a, m, W2, b2, N, 1, p);
+    if (residual) add_rows(out, h, a, N * H);
+    else memcpy(out, a, (size_t)(N * H) * sizeof(float));
+}
+
+void gin_backward(float *dh, float *deps, float *dW1, float *db1, float *dW2, float *db2, const float *dout,
+                  float *dz, float *dm, float *du, const float *u, const float *m, const float *a, const float *h,
+                  float eps, const float *W1t, const float *W2t, const graph_csr *g, int H, int residual,
+                  gemm_plan *p)
+{
+    int64_t N = g->n;
+    if (residual) acc_rows(dh, dout, N * H);
+    memcpy(dz, dout, (size_t)(N * H) * sizeof(float));
+    memset(dm, 0, (size_t)(N * H) * sizeof(float));
+    dense_backward(dm, dW2, db2, dz, a, m, W2t, N, 1, p);
+    memset(du, 0, (size_t)(N * H) * sizeof(float));
+    dense_backward(du, dW1, db1, dm, m, u, W1t, N, 1, p);
+    /* u = (1 + eps) h + sum_pred(h) */
+    double acc = 0.0;
+    float s = 1.0f + eps;
+    for (int64_t k = 0; k < N * H; k++) {
+        acc += (double)du[k] * h[k];
+        dh[k] += s * du[k];
+    }
+    *deps += (float)acc;
+    csr_sum_backward(dh, du, g->succ_ptr, g->succ_idx, N, H);
+}
+
+void layernorm_forward(float *y, float *xhat, float *rstd, const float *x, const float *gamma, const float *beta,
+                       int64_t N, int H)
+{
+    for (int64_t i = 0; i < N; i++) {
+        const float *xi = x + i * H;
+        float mean = 0.0f, var = 0.0f;
+        for (int c = 0; c < H; c++) mean += xi[c];
+        mean /= (float)H;
+        for (int c = 0; c < H; c++) {
+            float d = xi[c] - mean;
+            var += d * d;
+        }
+        var /= (float)H;
+        /* 1e-5: PyTorch's default, so the reference comparison is exact. */
+        float r = 1.0f / sqrtf(var + 1e-5f);
+        rstd[i] = r;
+        float *xh = xhat + i * H, *yi = y + i * H;
+        for (int c = 0; c < H; c++) {
+            xh[c] = (xi[c] - mean) * r;
+            yi[c] = xh[c] * gamma[c] + beta[c];
+        }
+    }
+}
+
+void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+                        const float *rstd, const float *gamma, int64_t N, int H)
+{
+    for (int64_t i = 0; i < N; i++) {
+        const float *dyi = dy + i * H, *xh = xhat + i * H;
+        float mean_g = 0.0f, mean_gx = 0.0f;
+        for (int c = 0; c < H; c++) {
+            float gdy = dyi[c] * gamma[c];
+            mean_g += gdy;
+            mean_gx += gdy * xh[c];
+            dgamma[c] += dyi[c] * xh[c];
+            dbeta[c] += dyi[c];
+        }
+        mean_g /= (float)H;
+        mean_gx /= (float)H;
+        float *dxi = dx + i * H;
+        for (int c = 0; c < H; c++) dxi[c] += rstd[i] * (dyi[c] * gamma[c] - mean_g - xh[c] * mean_gx);
+    }
+}
+
+void attention_pool_forward(float *out, float *alpha, const float *h, const float *w, const float *b,
+                            const int64_t *off, int64_t G, int H)
+{
+    for (int64_t g = 0; g < G; g++) {
+        float *og = out + g * H;
+        memset(og, 0, (size_t)H * sizeof(float));
+        if (off[g + 1] == off[g]) continue;
+        /* Softmax with the maximum subtracted, so exp never overflows. */
+        float mx = -INFINITY;
+        for (int64_t i = off[g]; i < off[g + 1]; i++) {
+            float s = b[0];
+            for (int c = 0; c < H; c++) s += h[i * H + c] * w[c];
+            alpha[i] = s;
+            if (s > mx) mx = s;
+        }
+        float z = 0.0f;
+        for (int64_t i = off[g]; i < off[g + 1]; i++) {
+            alpha[i] = expf(alpha[i] - mx);
+            z += alpha[i];
+        }
+        for (int64_t i = off[g]; i < off[g + 1]; i++) {
+            alpha[i] /= z;
+            for (int c = 0; c < H; c++) og[c] += alpha[i] * h[i * H + c];
+        }
+    }
+}
+
+void attention_pool_backward(float *dh, float *dw, float *db, const float *dout, const float *alpha,
+                             const float *h, const float *w, const int64_t *off, int64_t G, int H)
+{
+    for (int64_t g = 0; g < G; g++) {
+        const float *dg = dout + g * H;
+        /* d alpha_i = dout . h_i; d s_i = alpha_i (d alpha_i - sum_j alpha_j d alpha_j) */
+        float avg = 0.0f;
+        for (int64_t i = off[g]; i < off[g + 1]; i++) {
+            float da = 0.0f;
+            for (int c = 0; c < H; c++) da += dg[c] * h[i * H + c];
+            avg += alpha[i] * da;
+        }
+        for (int64_t i = off[g]; i < off[g + 1]; i++) {
+            float da = 0.0f;
+            for (int c = 0; c < H; c++) da += dg[c] * h[i * H + c];
+            float ds = alpha[i] * (da - avg);
+            db[0] += ds;
+            for (int c = 0; c < H; c++) {
+                dw[c] += ds * h[i * H + c];
+                dh[i * H + c] += alpha[i] * dg[c] + ds * w[c];
+            }
+        }
+    }
+}
+
+void pair_head_forward(float *out, float *A, float *B, float *u, const float *x, const float *e, const float *W1x,
+                       const float *W1e, const float *b1, const float *W2, const float *b2, int64_t R, int64_t D,
+                       int Hh, const gemm_plan *px, const gemm_plan *pe, const gemm_plan *p2)
+{
+    gemm_forward(px, A, x, W1x, R, 0);
+    gemm_forward(pe, B, e, W1e, D, 0);
+    for (int64_t r = 0; r < R; r++) {
+        for (int64_t d = 0; d < D; d++) {
+            float *ur = u + (r * D + d) * Hh;
+            const float *ar = A + r * Hh, *bd = B + d * Hh;
+            for (int k = 0; k < Hh; k++) {
+                float v = ar[k] + bd[k] + b1[k];
+                ur[k] = v > 0.0f ? v : 0.0f;
+            }
+        }
+    }
+    gemm_forward(p2, out, u, W2, R * D, 0);
+    bias_forward(out, b2, R * D, p2->N);
+}
+
+void pair_head_backward(float *dx, float *de, float *dW1x, float *dW1e, float *db1, float *dW2, float *db2,
+                        const float *dout, float *du, float *dA, float *dB, const float *u, const float *x,
+                        const float *e, const float *W1xt, const float *W1et, const float *W2t, int64_t R, int64_t D,
+                        int Hh, gemm_plan *px, gemm_plan *pe, gemm_plan *p2)
+{
+    int64_t P = R * D;
+    bias_backward(db2, dout, P, p2->N);
+    gemm_backward_weight(p2, dW2, u, dout, P);
+    gemm_backward_data(p2, du, dout, W2t, P, 0);
+    relu_backward(du, du, u, P * Hh);
+    memset(dA, 0, (size_t)(R * Hh) * sizeof(float));
+    memset(dB, 0, (size_t)(D * Hh) * sizeof(float));
+    for (int64_t r = 0; r < R; r++) {
+        float *ar = dA + r * Hh;
+        for (int64_t d = 0; d < D; d++) {
+            const float *g = du + (r * D + d) * Hh;
+            float *bd = dB + d * Hh;
+            for (int k = 0; k < Hh; k++) {
+                ar[k] += g[k];
+                bd[k] += g[k];
+            }
+        }
+    }
+    bias_backward(db1, dA, R, Hh);
+    gemm_backward_weight(px, dW1x, x, dA, R);
+    if (dx) gemm_backward_data(px, dx, dA, W1xt, R, 1);
+    gemm_backward_weight(pe, dW1e, e, dB, D);
+    if (de) gemm_backward_data(pe, de, dB, W1et, D, 1);
+}

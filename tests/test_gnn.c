@@ -1,0 +1,386 @@
+/* GNN correctness by finite differences: every layer type, readout, norm and
+ * residual setting, the device network, both heads and every loss, checked
+ * through the whole model; the loss functions on their own; the optimizer
+ * against hand-computed steps; determinism of a fixed seed.
+ *
+ * Float32 central differences with step 1e-3 carry about 1e-4 absolute
+ * noise, and a ReLU or max kink inside the step makes an entry disagree
+ * legitimately. So each entry is differenced with two steps; where the two
+ * disagree the point sits at a kink and is skipped (at most a quarter of a
+ * tensor may be); every other entry must agree within 2% plus the float
+ * noise of the difference. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gnn/loss.h"
+#include "gnn/model.h"
+#include "gnn/optim.h"
+
+/* A batch of 3 graphs: a single isolated node; a 5-node diamond with a
+ * skip edge; a 7-node chain with a fan-out and a node used twice. */
+typedef struct test_batch {
+    gnn_batch b;
+    int64_t graph_off[4];
+    int64_t pred_ptr[14], pred_idx[32], succ_ptr[14], succ_idx[32];
+    float x[13 * 8];
+    int32_t dev_ids[2];
+    float desc[2 * 3];
+    float node_y[13 * 2 * 2], graph_y[3 * 2 * 2];
+} test_batch;
+
+static void make_batch(test_batch *t, int F, uint64_t seed)
+{
+    static const int E = 12;
+    static const int src[] = {1, 1, 2, 3, 1, 6, 7, 8, 8, 9, 9, 7};
+    static const int dst[] = {2, 3, 4, 4, 5, 7, 8, 9, 10, 12, 12, 11};
+    memset(t, 0, sizeof *t);
+    int64_t N = 13;
+    t->graph_off[0] = 0;
+    t->graph_off[1] = 1;
+    t->graph_off[2] = 6;
+    t->graph_off[3] = 13;
+    for (int e = 0; e < E; e++) {
+        t->pred_ptr[dst[e] + 1]++;
+        t->succ_ptr[src[e] + 1]++;
+    }
+    for (int i = 0; i < N; i++) {
+        t->pred_ptr[i + 1] += t->pred_ptr[i];
+        t->succ_ptr[i + 1] += t->succ_ptr[i];
+    }
+    int64_t fp[14] = {0}, fs[14] = {0};
+    for (int e = 0; e < E; e++) {
+        t->pred_idx[t->pred_ptr[dst[e]] + fp[dst[e]]++] = src[e];
+        t->succ_idx[t->succ_ptr[src[e]] + fs[src[e]]++] = dst[e];
+    }
+    rng r;
+    rng_seed(&r, seed);
+    for (int k = 0; k < N * F; k++) t->x[k] = rng_normal(&r);
+    for (int k = 0; k < 6; k++) t->desc[k] = rng_normal(&r);
+    for (int k = 0; k < 13 * 2 * 2; k++) t->node_y[k] = (k % 5 == 3) ? NAN : rng_normal(&r);
+    for (int k = 0; k < 3 * 2 * 2; k++) t->graph_y[k] = (k == 1) ? NAN : rng_normal(&r);
+    t->dev_ids[0] = 2;
+    t->dev_ids[1] = 0;
+    gnn_batch *b = &t->b;
+    b->n_nodes = N;
+    b->n_edges = E;
+    b->n_graphs = 3;
+    b->x = t->x;
+    b->csr = (graph_csr){N, t->pred_ptr, t->pred_idx, t->succ_ptr, t->succ_idx};
+    b->graph_off = t->graph_off;
+    b->n_dev = 2;
+    b->dev_ids = t->dev_ids;
+    b->descriptors = t->desc;
+}
+
+static const float SIGMA[2] = {1.3f, 0.7f};
+
+/* Loss of the model on the batch; with grads set, also the backward pass. */
+static double model_loss(model *m, test_batch *t, int kind, int backward)
+{
+    gp_error err;
+    ck_assert_msg(model_forward(m, &t->b, &err) == 0, "%s", err.msg);
+    int64_t n;
+    double L = 0.0;
+    const model_config *c = &m->cfg;
+    if (c->n_node_targets)
+        L += loss_term(m->d_node_out, &n, m->node_out, t->node_y, 13 * 2, c->n_node_targets, SIGMA, kind, 0.7f);
+    if (c->n_graph_targets)
+        L += loss_term(m->d_graph_out, &n, m->graph_out, t->graph_y, 3 * 2, c->n_graph_targets, SIGMA, kind, 1.0f);
+    if (backward) {
+        params_zero_grad(&m->params);
+        model_backward(m, &t->b);
+    }
+    return L;
+}
+
+static void check_model_gradients(int layer, int pool, int norm, int residual, int n_desc, int kind)
+{
+    model_config c;
+    model_config_defaults(&c);
+    c.in_dim = 4;
+    c.hidden = 6;
+    c.head_hidden = 5;
+    c.n_layers = 2;
+    c.layer = layer;
+    c.pool = pool;
+    c.norm = norm;
+    c.residual = residual;
+    c.n_devices = 3;
+    c.device_dim = 3;
+    c.n_descriptors = n_desc;
+    c.n_node_targets = 2;
+    c.n_graph_targets = 2;
+    c.seed = 7;
+    model_limits lim = {16, 32, 4, 2};
+    model m;
+    gp_error err;
+    ck_assert_msg(model_build(&m, &c, &lim, &err) == 0, "%s", err.msg);
+    /* Non-zero biases, eps and attention so their gradients are exercised away from 0. */
+    rng r;
+    rng_seed(&r, 99);
+    for (int64_t k = 0; k < m.params.size; k++) m.params.value[k] += 0.1f * rng_normal(&r);
+    test_batch t;
+    make_batch(&t, c.in_dim, 5);
+    model_loss(&m, &t, kind, 1);
+    float *analytic = malloc((size_t)m.params.size * sizeof(float));
+    memcpy(analytic, m.params.grad, (size_t)m.params.size * sizeof(float));
+
+    const float h = 1e-3f;
+    for (int i = 0; i < m.params.n_tensors; i++) {
+        const param_tensor *pt = &m.params.t[i];
+        int64_t count = param_count(&m.params, i), bad = 0, worst = -1, skipped = 0;
+        double worst_fd = 0, worst_an = 0;
+        for (int64_t k = 0; k < count; k++) {
+            float *w = m.params.value + pt->offset + k;
+            float keep = *w;
+            double fd[2], noise[2];
+            const float steps[2] = {h, h / 4};
+            for (int j = 0; j < 2; j++) {
+                *w = keep + steps[j];
+                double lp = model_loss(&m, &t, kind, 0);
+                *w = keep - steps[j];
+                double lm = model_loss(&m, &t, kind, 0);
+                *w = keep;
+                fd[j] = (lp - lm) / (2.0 * steps[j]);
+                /* Float noise of a central difference: ~1e-7 relative error
+                 * of each loss value, divided by the step. */
+                noise[j] = 4e-7 * (fabs(lp) + fabs(lm)) / (2.0 * steps[j]) + 1e-4;
+            }
+            /* Two step sizes disagreeing means a ReLU or max kink lies within
+             * the step: the derivative is not defined there; skip the point. */
+            if (fabs(fd[0] - fd[1]) > 2e-2 * fmax(fabs(fd[0]), fabs(fd[1])) + noise[1]) {
+                skipped++;
+                continue;
+            }
+            /* Richardson extrapolation cancels the h^2 truncation error of
+             * central differences, which layer norm's curvature makes large. */
+            double best = (16.0 * fd[1] - fd[0]) / 15.0;
+            double an = analytic[pt->offset + k];
+            if (fabs(best - an) > 2e-2 * fmax(fabs(best), fabs(an)) + noise[1] * 17.0 / 15.0) {
+                bad++;
+                if (worst < 0 || fabs(fd[0] - an) > fabs(worst_fd - worst_an)) {
+                    worst = k;
+                    worst_fd = best;
+                    worst_an = an;
+                }
+            }
+        }
+        ck_assert_msg(bad == 0 && skipped <= count / 4 + 1,
+                      "layer %s pool %s norm %d residual %d desc %d loss %s: tensor %s: %lld of %lld entries "
+                      "disagree, %lld skipped at kinks; worst [%lld] finite difference %.6g, analytic %.6g",
+                      layer_type_name(layer), pool_type_name(pool), norm, residual, n_desc, loss_kind_name(kind),
+                      pt->name, (long long)bad, (long long)count, (long long)skipped, (long long)worst, worst_fd,
+                      worst_an);
+    }
+    free(analytic);
+    model_free(&m);
+}
+
+START_TEST(test_grad_layers)
+{
+    /* _i enumerates layer type x norm x residual */
+    int layer = _i % LAYER_TYPE_COUNT, norm = (_i / LAYER_TYPE_COUNT) % 2, residual = (_i / LAYER_TYPE_COUNT) / 2;
+    check_model_gradients(layer, POOL_ATTENTION, norm, residual, 3, LOSS_MSE_LOG);
+}
+END_TEST
+
+START_TEST(test_grad_pools)
+{
+    check_model_gradients(LAYER_SAGE_MEAN, _i, 1, 1, 0, LOSS_MSE_LOG);
+}
+END_TEST
+
+START_TEST(test_grad_losses)
+{
+    check_model_gradients(LAYER_DIRECTED, POOL_MEAN, 1, 1, 2, _i);
+}
+END_TEST
+
+START_TEST(test_loss_values)
+{
+    float pred[4] = {0.5f, 1.0f, -2.0f, 3.0f}, target[4] = {0.0f, NAN, -1.0f, 3.0f}, grad[4];
+    float sigma[2] = {2.0f, 1.0f};
+    int64_t n;
+    /* MSE: measured entries 0, 2, 3 -> (0.25 + 1 + 0) / 3 */
+    double L = loss_term(grad, &n, pred, target, 2, 2, sigma, LOSS_MSE_LOG, 1.0f);
+    ck_assert_int_eq(n, 3);
+    ck_assert_double_eq_tol(L, 1.25 / 3.0, 1e-7);
+    ck_assert_float_eq(grad[1], 0.0f);
+    ck_assert_float_eq_tol(grad[2], 2.0f * -1.0f / 3.0f, 1e-7);
+    /* Relative: entry 0 has sigma 2, e 0.5 -> (e^1 - 1)^2 */
+    L = loss_term(grad, &n, pred, target, 2, 2, sigma, LOSS_REL_SQ, 3.0f);
+    double want = 3.0 * (pow(exp(1.0) - 1.0, 2) + pow(exp(2.0 * -1.0) - 1.0, 2) + 0.0) / 3.0;
+    ck_assert_double_eq_tol(L, want, 1e-6);
+    /* Huber: |e| = 1 sits on the boundary: 0.5 */
+    L = loss_term(grad, &n, pred, target, 2, 2, sigma, LOSS_HUBER_LOG, 1.0f);
+    ck_assert_double_eq_tol(L, (0.125 + 0.5 + 0.0) / 3.0, 1e-7);
+    /* Nothing measured: zero loss and gradient. */
+    float none[2] = {NAN, NAN};
+    L = loss_term(grad, &n, pred, none, 1, 2, sigma, LOSS_MSE_LOG, 1.0f);
+    ck_assert_double_eq(L, 0.0);
+    ck_assert_float_eq(grad[0], 0.0f);
+    /* A prediction far off must not overflow the relative loss. */
+    float far[1] = {1000.0f}, zero[1] = {0.0f};
+    L = loss_term(grad, &n, far, zero, 1, 1, sigma, LOSS_REL_SQ, 1.0f);
+    ck_assert(isfinite(L) && isfinite(grad[0]));
+}
+END_TEST
+
+START_TEST(test_loss_fd)
+{
+    float pred[6] = {0.3f, -0.2f, 0.9f, 1.4f, -0.7f, 0.05f}, target[6] = {0.1f, NAN, 1.1f, -0.4f, -0.2f, 0.5f};
+    float grad[6], sigma[3] = {0.8f, 1.1f, 0.5f};
+    for (int kind = 0; kind < LOSS_KIND_COUNT; kind++) {
+        loss_term(grad, NULL, pred, target, 2, 3, sigma, kind, 0.6f);
+        float g[6];
+        for (int k = 0; k < 6; k++) {
+            float keep = pred[k];
+            pred[k] = keep + 1e-3f;
+            double lp = loss_term(g, NULL, pred, target, 2, 3, sigma, kind, 0.6f);
+            pred[k] = keep - 1e-3f;
+            double lm = loss_term(g, NULL, pred, target, 2, 3, sigma, kind, 0.6f);
+            pred[k] = keep;
+            ck_assert_msg(fabs((lp - lm) / 2e-3 - grad[k]) < 1e-3, "loss %s entry %d: fd %g analytic %g",
+                          loss_kind_name(kind), k, (lp - lm) / 2e-3, grad[k]);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_adam_step)
+{
+    param_store p;
+    gp_error err;
+    params_init(&p);
+    ck_assert_int_ge(params_add(&p, "w", 2, 2, &err), 0);
+    ck_assert_int_ge(params_add(&p, "b", 1, 2, &err), 0);
+    ck_assert_int_eq(params_alloc(&p, &err), 0);
+    float *w = param_value(&p, 0), *b = param_value(&p, 1);
+    for (int k = 0; k < 4; k++) w[k] = 1.0f;
+    b[0] = b[1] = 1.0f;
+    for (int k = 0; k < 4; k++) param_grad(&p, 0)[k] = 0.5f;
+    param_grad(&p, 1)[0] = -2.0f;
+    param_grad(&p, 1)[1] = 0.0f;
+    adam_config c;
+    adam_config_defaults(&c);
+    c.lr = 0.1f;
+    c.weight_decay = 0.01f;
+    adam_step(&p, &c, 1, c.lr);
+    /* First step: m_hat = g, v_hat = g^2, so the update is lr * sign(g)
+     * (up to eps), plus decoupled decay lr * wd * w on matrices only. */
+    ck_assert_float_eq_tol(w[0], 1.0f - 0.1f - 0.1f * 0.01f, 1e-6);
+    ck_assert_float_eq_tol(b[0], 1.0f + 0.1f, 1e-6);
+    ck_assert_float_eq_tol(b[1], 1.0f, 1e-6);
+    /* Clipping scales the global norm down to the limit. */
+    for (int k = 0; k < 4; k++) param_grad(&p, 0)[k] = 3.0f;
+    param_grad(&p, 1)[0] = param_grad(&p, 1)[1] = 0.0f;
+    double norm = grad_clip(&p, 1.5f);
+    ck_assert_double_eq_tol(norm, 6.0, 1e-9);
+    ck_assert_float_eq_tol(param_grad(&p, 0)[0], 0.75f, 1e-7);
+    /* Schedule: warm-up then cosine to the floor. */
+    c.warmup_steps = 10;
+    c.total_steps = 110;
+    c.schedule = LR_COSINE;
+    c.min_lr_ratio = 0.1f;
+    ck_assert_float_eq_tol(adam_lr_at(&c, 5), 0.05f, 1e-7);
+    ck_assert_float_eq_tol(adam_lr_at(&c, 10), 0.1f, 1e-7);
+    ck_assert_float_eq_tol(adam_lr_at(&c, 60), 0.1f * (0.1f + 0.9f * 0.5f), 1e-6);
+    ck_assert_float_eq_tol(adam_lr_at(&c, 110), 0.01f, 1e-7);
+    params_free(&p);
+}
+END_TEST
+
+START_TEST(test_determinism)
+{
+    /* Same seed, same batch, a few steps: bit-identical parameters. */
+    float *final[2];
+    for (int run = 0; run < 2; run++) {
+        model_config c;
+        model_config_defaults(&c);
+        c.in_dim = 4;
+        c.hidden = 16;
+        c.n_devices = 3;
+        c.n_descriptors = 3;
+        c.n_node_targets = 2;
+        c.n_graph_targets = 2;
+        model_limits lim = {16, 32, 4, 2};
+        model m;
+        gp_error err;
+        ck_assert_int_eq(model_build(&m, &c, &lim, &err), 0);
+        test_batch t;
+        make_batch(&t, c.in_dim, 3);
+        adam_config ac;
+        adam_config_defaults(&ac);
+        double first = 0, last = 0;
+        for (int step = 1; step <= 30; step++) {
+            double L = model_loss(&m, &t, LOSS_MSE_LOG, 1);
+            if (step == 1) first = L;
+            last = L;
+            adam_step(&m.params, &ac, step, ac.lr);
+        }
+        ck_assert_msg(last < first, "30 Adam steps on one batch must reduce the loss (%g -> %g)", first, last);
+        final[run] = malloc((size_t)m.params.size * sizeof(float));
+        memcpy(final[run], m.params.value, (size_t)m.params.size * sizeof(float));
+        if (run == 1) ck_assert_int_eq(memcmp(final[0], final[1], (size_t)m.params.size * sizeof(float)), 0);
+        model_free(&m);
+    }
+    free(final[0]);
+    free(final[1]);
+}
+END_TEST
+
+START_TEST(test_config_errors)
+{
+    model_config c;
+    model_config_defaults(&c);
+    gp_error err;
+    c.in_dim = 0;
+    c.n_graph_targets = 1;
+    ck_assert_int_lt(model_config_validate(&c, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "in_dim is 0"));
+    c.in_dim = 4;
+    c.n_graph_targets = 0;
+    ck_assert_int_lt(model_config_validate(&c, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no targets"));
+    c.n_graph_targets = 1;
+    ck_assert_int_eq(model_config_validate(&c, &err), 0);
+    model m;
+    model_limits lim = {16, 32, 4, 1};
+    ck_assert_int_eq(model_build(&m, &c, &lim, &err), 0);
+    test_batch t;
+    make_batch(&t, 4, 1);
+    t.b.n_dev = 1;
+    ck_assert_int_eq(model_forward(&m, &t.b, &err), -1); /* device id 2 outside a 1-device table */
+    ck_assert_ptr_nonnull(strstr(err.msg, "outside the table"));
+    t.dev_ids[0] = 0;
+    t.b.n_nodes = 17;
+    ck_assert_int_eq(model_forward(&m, &t.b, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "exceeds"));
+    model_free(&m);
+}
+END_TEST
+
+int main(void)
+{
+    kernels_init(1);
+    Suite *s = suite_create("gnn");
+    TCase *tc = tcase_create("gradients");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_grad_layers, 0, LAYER_TYPE_COUNT * 4);
+    tcase_add_loop_test(tc, test_grad_pools, 0, POOL_TYPE_COUNT);
+    tcase_add_loop_test(tc, test_grad_losses, 0, LOSS_KIND_COUNT);
+    tcase_add_test(tc, test_loss_values);
+    tcase_add_test(tc, test_loss_fd);
+    tcase_add_test(tc, test_adam_step);
+    tcase_add_test(tc, test_determinism);
+    tcase_add_test(tc, test_config_errors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
