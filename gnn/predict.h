@@ -1,0 +1,40 @@
+/* predict: run a model over a list of graphs, in batches, and collect
+ * predictions (and the labels beside them) in the labels' units.
+ *
+ * The one code path for predictions: gnntrain's validation and test metrics
+ * and gnnpredict's output both come from predict_run, so a graph predicted
+ * by either gives the same numbers. */
+#ifndef GP_PREDICT_H
+#define GP_PREDICT_H
+
+#include <stdint.h>
+
+#include "../datasets/batch.h"
+#include "loss.h"
+#include "model.h"
+
+typedef struct predictions {
+    int64_t n_graphs, n_nodes;   /* graphs predicted and their nodes in total */
+    int32_t n_dev;
+    int Tn, Tg, H;
+    int64_t *graph_ids;          /* (n_graphs) dataset graph indices, in the order given */
+    int64_t *node_first;         /* (n_graphs + 1) offsets into node rows */
+    double *graph_pred, *graph_true; /* (n_graphs, n_dev, Tg), NaN where unlabelled */
+    double *node_pred, *node_true;   /* (n_nodes, n_dev, Tn) */
+    float *graph_emb;            /* (n_graphs, H) pooled node embeddings, when asked */
+    float *node_emb;             /* (n_nodes, H) last layer outputs, when asked */
+    double loss;                 /* mean loss per batch in target space (same weights as training) */
+} predictions;
+
+typedef struct predict_options {
+    int batch_graphs;            /* graphs per forward pass */
+    int want_embeddings;
+    int loss_kind;
+    float node_weight, graph_weight;
+} predict_options;
+
+int predict_run(predictions *out, model *m, batcher *b, const int64_t *ids, int64_t n, const predict_options *o,
+                gp_error *err);
+void predictions_free(predictions *p);
+
+#endif

@@ -1,0 +1,521 @@
+/* gnnpredict: what will these models cost on these devices? Loads a
+ * checkpoint and graphs (JSON, JSON Lines or an HDF5 dataset), predicts the
+ * whole-graph cost and every node's cost per device, and prints them (table,
+ * JSON or CSV), costliest ops first. With labels in the input it also
+ * prints the metrics table; --embeddings exports node, graph and device
+ * embeddings. Exit status: 0 ok, 1 bad data, 2 bad command line. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "../common/atomic_file.h"
+#include "../datasets/batch.h"
+#include "../datasets/dataset_merge.h"
+#include "../gnn/checkpoint.h"
+#include "../gnn/predict.h"
+#include "../graph/featurize.h"
+#include "../graph/graph_json.h"
+#include "embeddings.h"
+#include "report.h"
+
+#define MAX_DEV 256
+
+static const char USAGE[] =
+    "usage: gnnpredict [options] CHECKPOINT.h5 INPUT...\n"
+    "\n"
+    "Predict per-op and whole-model cost of the graphs in INPUT (gnnperf JSON graph,\n"
+    "JSON Lines, or an HDF5 dataset) on the devices the checkpoint knows.\n"
+    "\n"
+    "  --device NAME        predict for this device (repeatable; default: all known)\n"
+    "  --format F           table (default), json or csv\n"
+    "  --top N              ops listed per graph and device in the table (default 10; 0 = all)\n"
+    "  -o, --output FILE    write the predictions there instead of standard output\n"
+    "  --embeddings FILE    also write node, graph and device embeddings (HDF5)\n"
+    "  --metrics FILE       when the input has labels, write the metrics table as JSON\n"
+    "  --batch N            graphs per forward pass (default 64)\n"
+    "  --threads N          (default: all cores)\n"
+    "  -q, --quiet          no warnings or metrics on standard error\n";
+
+typedef struct opts {
+    const char *checkpoint;
+    const char *inputs[256];
+    int n_inputs;
+    const char *devices[MAX_DEV];
+    int n_devices;
+    const char *format, *output, *embeddings, *metrics;
+    int top, batch, threads, quiet;
+} opts;
+
+static int usage_error(const char *fmt, const char *a)
+{
+    fprintf(stderr, "gnnpredict: ");
+    fprintf(stderr, fmt, a);
+    fprintf(stderr, "\nRun 'gnnpredict --help' for usage.\n");
+    return 2;
+}
+
+static int fail(const gp_error *err, const char *hint)
+{
+    fprintf(stderr, "gnnpredict: error: %s\n", err->msg);
+    if (hint) fprintf(stderr, "hint: %s\n", hint);
+    return 1;
+}
+
+static int parse(opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    o->format = "table";
+    o->top = 10;
+    o->batch = 64;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(USAGE, stdout);
+            return 1;
+        }
+        const char **slot = !strcmp(a, "--format")                       ? &o->format
+                            : (!strcmp(a, "-o") || !strcmp(a, "--output")) ? &o->output
+                            : !strcmp(a, "--embeddings")                   ? &o->embeddings
+                            : !strcmp(a, "--metrics")                      ? &o->metrics
+                                                                           : NULL;
+        int *islot = !strcmp(a, "--top") ? &o->top : !strcmp(a, "--batch") ? &o->batch
+                                                   : !strcmp(a, "--threads") ? &o->threads
+                                                                             : NULL;
+        if (slot || islot || !strcmp(a, "--device")) {
+            if (!v) return usage_error("%s needs a value", a);
+            i++;
+            if (slot) *slot = v;
+            else if (islot) {
+                char *end;
+                long n = strtol(v, &end, 10);
+                if (*end || end == v || n < 0 || n > 1000000) return usage_error("%s: expected a count", a);
+                *islot = (int)n;
+            } else {
+                if (o->n_devices >= MAX_DEV) return usage_error("too many %s options", a);
+                o->devices[o->n_devices++] = v;
+            }
+            continue;
+        }
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            o->quiet = 1;
+            continue;
+        }
+        if (a[0] == '-' && a[1]) return usage_error("unknown option '%s'", a);
+        if (!o->checkpoint) o->checkpoint = a;
+        else if (o->n_inputs < 256) o->inputs[o->n_inputs++] = a;
+        else return usage_error("too many inputs%s", "");
+    }
+    if (!o->checkpoint) return usage_error("%s", "no checkpoint given");
+    if (o->n_inputs == 0) return usage_error("%s", "no input graphs given");
+    if (strcmp(o->format, "table") && strcmp(o->format, "json") && strcmp(o->format, "csv"))
+        return usage_error("--format: '%s' is not table, json or csv", o->format);
+    if (o->batch < 1) return usage_error("%s", "--batch must be at least 1");
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* JSON inputs become one label-free dataset; HDF5 inputs are merged in. */
+static int load_inputs(dataset *d, const opts *o, gp_error *err)
+{
+    dataset_init(d);
+    int have = 0;
+    graph_set js;
+    graph_set_init(&js);
+    int n_json = 0;
+    for (int i = 0; i < o->n_inputs; i++) {
+        if (ends_with(o->inputs[i], ".h5") || ends_with(o->inputs[i], ".hdf5")) continue;
+        if (graph_json_read_file(&js, o->inputs[i], err) != 0) {
+            graph_set_free(&js);
+            return -1;
+        }
+        n_json++;
+    }
+    if (n_json) {
+        if (graph_set_finish(&js, err) != 0) {
+            graph_set_free(&js);
+            return -1;
+        }
+        d->graphs = js;
+        have = 1;
+    }
+    for (int i = 0; i < o->n_inputs; i++) {
+        if (!(ends_with(o->inputs[i], ".h5") || ends_with(o->inputs[i], ".hdf5"))) continue;
+        dataset h;
+        if (dataset_read_h5(&h, o->inputs[i], err) != 0) {
+            dataset_free(d);
+            return -1;
+        }
+        if (!have) {
+            *d = h;
+            have = 1;
+            continue;
+        }
+        int rc = dataset_merge(d, &h, err);
+        dataset_free(&h);
+        if (rc) {
+            dataset_free(d);
+            return gp_error_prefix(err, "%s", o->inputs[i]);
+        }
+    }
+    return 0;
+}
+
+/* Names unseen parts: op kinds, functions and dtypes absent from training
+ * (their one-hot column never reached 1 there), and sizes beyond the
+ * largest training value (log10 columns: more than 3x larger). */
+static void warn_unseen(const dataset *d, const checkpoint_meta *meta, const batcher *b)
+{
+    const graph_set *s = &d->graphs;
+    int F = b->F;
+    for (int j = 0; j < F; j++) {
+        const char *name = featurize_name(j);
+        int onehot = !strncmp(name, "kind=", 5) || !strncmp(name, "fn=", 3) || !strncmp(name, "dtype=", 6);
+        float limit = meta->feat_max[j] + (!strncmp(name, "log", 3) ? 0.5f : 0.0f);
+        int64_t count = 0, first = -1;
+        for (int64_t v = 0; v < s->n_nodes; v++) {
+            float raw = b->features[v * F + j] * meta->feat_std[j] + meta->feat_mean[j];
+            /* 1e-3: normalising and back loses a few ulps. */
+            int odd = onehot ? (raw > 0.5f && meta->feat_max[j] < 0.5f) : raw > limit + 1e-3f * (1.0f + fabsf(limit));
+            if (odd) {
+                if (first < 0) first = v;
+                count++;
+            }
+        }
+        if (!count) continue;
+        int64_t g = 0;
+        while (s->node_off[g + 1] <= first) g++;
+        fprintf(stderr,
+                "gnnpredict: warning: %lld node%s with %s%s beyond what training saw (first: '%s' in graph '%s'); "
+                "predictions there are extrapolations\n",
+                (long long)count, count == 1 ? "" : "s", name, onehot ? "" : " values", s->node_names[first],
+                s->graph_names[g]);
+    }
+}
+
+typedef struct node_rank {
+    int64_t row;
+    double cost;
+} node_rank;
+
+static int cmp_rank(const void *a, const void *b)
+{
+    double x = ((const node_rank *)a)->cost, y = ((const node_rank *)b)->cost;
+    return (x < y) - (x > y);
+}
+
+/* Index of the node target that measures the same thing as graph target
+ * gt (same name), or of the first node target; -1 when none. */
+static int node_target_for(const checkpoint_meta *m, int gt)
+{
+    if (m->n_node_t == 0) return -1;
+    if (gt >= 0)
+        for (int k = 0; k < m->n_node_t; k++)
+            if (!strcmp(m->node_t_names[k], m->graph_t_names[gt])) return k;
+    return 0;
+}
+
+static void write_table(FILE *f, const dataset *d, const predictions *p, const checkpoint_meta *m,
+                        char *const *dev_names, int top)
+{
+    const graph_set *s = &d->graphs;
+    int gt = m->n_graph_t ? 0 : -1, nt = node_target_for(m, gt);
+    node_rank *rk = malloc((size_t)(p->n_nodes + 1) * sizeof *rk);
+    if (!rk) return;
+    for (int64_t k = 0; k < p->n_graphs; k++) {
+        int64_t g = p->graph_ids[k], first = p->node_first[k], cnt = p->node_first[k + 1] - first;
+        for (int32_t dv = 0; dv < p->n_dev; dv++) {
+            fprintf(f, "\n%s on %s\n", s->graph_names[g], dev_names[dv]);
+            for (int t = 0; t < p->Tg; t++) {
+                size_t i = (size_t)((k * p->n_dev + dv) * p->Tg + t);
+                fprintf(f, "  whole graph  %-18s predicted %12.5g %s", m->graph_t_names[t], p->graph_pred[i],
+                        m->graph_t_units[t]);
+                if (!isnan(p->graph_true[i]))
+                    fprintf(f, "   measured %12.5g   error %+6.1f%%", p->graph_true[i],
+                            100.0 * (p->graph_pred[i] / p->graph_true[i] - 1.0));
+                fprintf(f, "\n");
+            }
+            if (nt < 0) continue;
+            double sum = 0, sum_true = 0;
+            int64_t n_true = 0;
+            for (int64_t v = 0; v < cnt; v++) {
+                size_t i = (size_t)(((first + v) * p->n_dev + dv) * p->Tn + nt);
+                sum += p->node_pred[i];
+                if (!isnan(p->node_true[i])) {
+                    sum_true += p->node_true[i];
+                    n_true++;
+                }
+                rk[v] = (node_rank){first + v, p->node_pred[i]};
+            }
+            fprintf(f, "  sum of ops   %-18s predicted %12.5g %s", m->node_t_names[nt], sum, m->node_t_units[nt]);
+            if (n_true) fprintf(f, "   measured %12.5g (%lld ops labelled)", sum_true, (long long)n_true);
+            fprintf(f, "\n");
+            qsort(rk, (size_t)cnt, sizeof *rk, cmp_rank);
+            int64_t show = top > 0 && top < cnt ? top : cnt;
+            fprintf(f, "  %-36s %-14s %12s %7s %12s\n", "op", "kind", "predicted", "share", "measured");
+            for (int64_t r = 0; r < show; r++) {
+                int64_t row = rk[r].row, v = row - first;
+                size_t i = (size_t)((row * p->n_dev + dv) * p->Tn + nt);
+                const char *kind = op_kind_name(s->nodes[s->node_off[g] + v].kind);
+                fprintf(f, "  %-36.36s %-14s %12.5g %6.1f%%", s->node_names[s->node_off[g] + v], kind,
+                        p->node_pred[i], sum > 0 ? 100.0 * p->node_pred[i] / sum : 0.0);
+                if (!isnan(p->node_true[i])) fprintf(f, " %12.5g", p->node_true[i]);
+                fprintf(f, "\n");
+            }
+            if (show < cnt) fprintf(f, "  ... %lld more ops (--top 0 lists all)\n", (long long)(cnt - show));
+        }
+    }
+    free(rk);
+}
+
+static cJSON *num(double v) { return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v); }
+
+static cJSON *build_json(const dataset *d, const predictions *p, const checkpoint_meta *m, char *const *dev_names)
+{
+    const graph_set *s = &d->graphs;
+    cJSON *arr = cJSON_CreateArray();
+    node_rank *rk = malloc((size_t)(p->n_nodes + 1) * sizeof *rk);
+    int nt_main = node_target_for(m, m->n_graph_t ? 0 : -1);
+    for (int64_t k = 0; rk && k < p->n_graphs; k++) {
+        int64_t g = p->graph_ids[k], first = p->node_first[k], cnt = p->node_first[k + 1] - first;
+        for (int32_t dv = 0; dv < p->n_dev; dv++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "graph", s->graph_names[g]);
+            cJSON_AddStringToObject(o, "device", dev_names[dv]);
+            cJSON *pred = cJSON_AddObjectToObject(o, "predicted"), *meas = cJSON_AddObjectToObject(o, "measured");
+            for (int t = 0; t < p->Tg; t++) {
+                size_t i = (size_t)((k * p->n_dev + dv) * p->Tg + t);
+                cJSON_AddItemToObject(pred, m->graph_t_names[t], num(p->graph_pred[i]));
+                cJSON_AddItemToObject(meas, m->graph_t_names[t], num(p->graph_true[i]));
+            }
+            cJSON *sums = cJSON_AddObjectToObject(o, "sum_of_nodes");
+            for (int t = 0; t < p->Tn; t++) {
+                double sum = 0;
+                for (int64_t v = 0; v < cnt; v++) sum += p->node_pred[((first + v) * p->n_dev + dv) * p->Tn + t];
+                cJSON_AddItemToObject(sums, m->node_t_names[t], num(sum));
+            }
+            cJSON *nodes = cJSON_AddArrayToObject(o, "nodes");
+            for (int64_t v = 0; v < cnt && nt_main >= 0; v++)
+                rk[v] = (node_rank){first + v, p->node_pred[((first + v) * p->n_dev + dv) * p->Tn + nt_main]};
+            if (nt_main >= 0) qsort(rk, (size_t)cnt, sizeof *rk, cmp_rank);
+            for (int64_t r = 0; r < cnt && nt_main >= 0; r++) {
+                int64_t v = rk[r].row - first;
+                cJSON *n = cJSON_CreateObject();
+                cJSON_AddStringToObject(n, "name", s->node_names[s->node_off[g] + v]);
+                cJSON_AddStringToObject(n, "op", op_kind_name(s->nodes[s->node_off[g] + v].kind));
+                cJSON *np = cJSON_AddObjectToObject(n, "predicted"), *nm = cJSON_AddObjectToObject(n, "measured");
+                for (int t = 0; t < p->Tn; t++) {
+                    size_t i = (size_t)((rk[r].row * p->n_dev + dv) * p->Tn + t);
+                    cJSON_AddItemToObject(np, m->node_t_names[t], num(p->node_pred[i]));
+                    cJSON_AddItemToObject(nm, m->node_t_names[t], num(p->node_true[i]));
+                }
+                cJSON_AddItemToArray(nodes, n);
+            }
+            cJSON_AddItemToArray(arr, o);
+        }
+    }
+    free(rk);
+    return arr;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    int prc = parse(&o, argc, argv);
+    if (prc) return prc == 1 ? 0 : 2;
+    kernels_init(o.threads);
+    gp_error err;
+    checkpoint_meta meta;
+    dataset d;
+    batcher b;
+    model m;
+    predictions p;
+    memset(&b, 0, sizeof b);
+    memset(&m, 0, sizeof m);
+    memset(&p, 0, sizeof p);
+    dataset_init(&d);
+    int rc = 1;
+    const char *hint = NULL;
+    float *desc = NULL;
+    int32_t model_dev[MAX_DEV], data_dev[MAX_DEV], n_dev = 0;
+    char *dev_names[MAX_DEV];
+    int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
+
+    if (checkpoint_read_meta(o.checkpoint, &meta, &err) != 0) {
+        hint = "the first argument must be a checkpoint written by gnntrain";
+        memset(&meta, 0, sizeof meta);
+        goto done;
+    }
+    if (load_inputs(&d, &o, &err) != 0) goto done;
+    if (d.graphs.n_graphs == 0) {
+        gp_errorf(&err, "the inputs hold no graphs");
+        goto done;
+    }
+
+    /* Devices: the checkpoint's, all or the named ones. */
+    for (int i = 0; i < (o.n_devices ? o.n_devices : meta.n_devices) && n_dev < MAX_DEV; i++) {
+        int id = -1;
+        if (!o.n_devices) {
+            /* By default only devices the model learned from. */
+            if (!meta.dev_trained[i]) continue;
+            id = i;
+        } else
+            for (int32_t k = 0; k < meta.n_devices; k++)
+                if (!strcmp(meta.device_names[k], o.devices[i])) id = k;
+        if (id < 0) {
+            char known[2048] = "";
+            size_t used = 0;
+            for (int32_t k = 0; k < meta.n_devices && used + 2 < sizeof known; k++)
+                used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", k ? ", " : "",
+                                         meta.device_names[k]);
+            gp_errorf(&err, "%s: unknown device '%s'; the checkpoint knows: %s", o.checkpoint, o.devices[i], known);
+            hint = "a new device needs gnnadapt (few-shot transfer) first";
+            goto done;
+        }
+        if (!meta.dev_trained[id]) {
+            gp_errorf(&err, "%s: the model never saw labels of device '%s' (it was held out or unselected)",
+                      o.checkpoint, meta.device_names[id]);
+            hint = "adapt the model to it with a few measured graphs (gnnadapt) first";
+            goto done;
+        }
+        model_dev[n_dev] = id;
+        dev_names[n_dev] = meta.device_names[id];
+        data_dev[n_dev] = -1;
+        for (int32_t k = 0; k < d.n_devices; k++)
+            if (!strcmp(d.device_names[k], meta.device_names[id])) data_dev[n_dev] = k;
+        n_dev++;
+    }
+    for (int t = 0; t < meta.n_node_t; t++) node_t[t] = dataset_find_target(&d, meta.node_t_names[t], LABEL_NODE);
+    for (int t = 0; t < meta.n_graph_t; t++) graph_t[t] = dataset_find_target(&d, meta.graph_t_names[t], LABEL_GRAPH);
+    int K = meta.cfg.n_descriptors;
+    desc = calloc((size_t)n_dev * K + 1, sizeof(float));
+    if (!desc) {
+        gp_errorf(&err, "out of memory");
+        goto done;
+    }
+    if (K) {
+        float *all = calloc((size_t)meta.n_devices * K, sizeof(float));
+        if (!all) {
+            gp_errorf(&err, "out of memory");
+            goto done;
+        }
+        descriptor_normalise(all, meta.desc_raw, meta.n_devices, K, meta.desc_mean, meta.desc_std);
+        for (int32_t j = 0; j < n_dev; j++) memcpy(desc + j * K, all + model_dev[j] * K, (size_t)K * sizeof(float));
+        free(all);
+    }
+    batch_spec bs = {
+        .max_batch_graphs = o.batch,
+        .feat_mean = meta.feat_mean,
+        .feat_std = meta.feat_std,
+        .n_node_t = meta.n_node_t,
+        .n_graph_t = meta.n_graph_t,
+        .node_targets = node_t,
+        .graph_targets = graph_t,
+        .node_mu = meta.node_mu,
+        .node_sigma = meta.node_sigma,
+        .graph_mu = meta.graph_mu,
+        .graph_sigma = meta.graph_sigma,
+        .n_dev = n_dev,
+        .model_dev = model_dev,
+        .data_dev = data_dev,
+        .n_desc = K,
+        .dev_desc = K ? desc : NULL,
+    };
+    if (batcher_init(&b, &d, &bs, &err) != 0) goto done;
+    if (model_build(&m, &meta.cfg, &b.lim, &err) != 0) goto done;
+    if (checkpoint_read_params(o.checkpoint, &m.params, 0, &err) != 0) goto done;
+    if (!o.quiet) warn_unseen(&d, &meta, &b);
+
+    int64_t G = d.graphs.n_graphs;
+    int64_t *ids = malloc((size_t)G * sizeof(int64_t));
+    if (!ids) {
+        gp_errorf(&err, "out of memory");
+        goto done;
+    }
+    for (int64_t g = 0; g < G; g++) ids[g] = g;
+    predict_options po = {o.batch, o.embeddings != NULL, LOSS_MSE_LOG, 1.0f, 1.0f};
+    int prc2 = predict_run(&p, &m, &b, ids, G, &po, &err);
+    free(ids);
+    if (prc2 != 0) goto done;
+
+    /* Output, atomically when it goes to a file. */
+    atomic_file af;
+    FILE *f = stdout;
+    if (o.output) {
+        if (atomic_file_begin(&af, o.output, &err) != 0) goto done;
+        if (!(f = fopen(af.tmp_path, "w"))) {
+            atomic_file_abort(&af);
+            gp_errorf(&err, "%s: cannot write", o.output);
+            goto done;
+        }
+    }
+    if (!strcmp(o.format, "table")) write_table(f, &d, &p, &meta, dev_names, o.top);
+    else if (!strcmp(o.format, "csv")) {
+        report_names rn = {dev_names, meta.node_t_names, meta.node_t_units, meta.graph_t_names, meta.graph_t_units};
+        report_write_csv(f, &d, &p, &rn);
+    }
+    else {
+        cJSON *j = build_json(&d, &p, &meta, dev_names);
+        char *text = cJSON_Print(j);
+        if (text) fprintf(f, "%s\n", text);
+        free(text);
+        cJSON_Delete(j);
+    }
+    if (o.output) {
+        int bad = ferror(f);
+        if (fclose(f) != 0 || bad) {
+            atomic_file_abort(&af);
+            gp_errorf(&err, "%s: write failed (disk full?)", o.output);
+            goto done;
+        }
+        if (atomic_file_commit(&af, &err) != 0) goto done;
+    } else {
+        fflush(stdout);
+    }
+
+    /* Metrics when the input carries labels. */
+    report_names names = {dev_names, meta.node_t_names, meta.node_t_units, meta.graph_t_names, meta.graph_t_units};
+    cJSON *rows = report_metrics(o.quiet || d.n_targets == 0 ? NULL : stderr, "metrics against the labels in the input", &p, &names);
+    if (o.metrics && rows) {
+        char *text = cJSON_Print(rows);
+        atomic_file mf;
+        FILE *mfp = NULL;
+        int ok = text && atomic_file_begin(&mf, o.metrics, &err) == 0;
+        if (ok && !(mfp = fopen(mf.tmp_path, "w"))) {
+            atomic_file_abort(&mf);
+            ok = 0;
+        }
+        if (ok) {
+            fputs(text, mfp);
+            ok = fclose(mfp) == 0 && atomic_file_commit(&mf, &err) == 0;
+            if (!ok) atomic_file_abort(&mf);
+        }
+        free(text);
+        if (!ok) {
+            cJSON_Delete(rows);
+            if (!err.msg[0] || !strstr(err.msg, o.metrics)) gp_errorf(&err, "%s: cannot write the metrics", o.metrics);
+            goto done;
+        }
+    }
+    cJSON_Delete(rows);
+    if (o.embeddings &&
+        embeddings_write(o.embeddings, o.checkpoint, &d, &p, dev_names, m.dev_vec, n_dev, m.cfg.device_dim, &err) != 0)
+        goto done;
+    rc = 0;
+done:
+    if (rc) fail(&err, hint);
+    predictions_free(&p);
+    model_free(&m);
+    batcher_free(&b);
+    dataset_free(&d);
+    checkpoint_meta_free(&meta);
+    free(desc);
+    return rc;
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# gnntrain and gnnpredict end to end on a small synthetic dataset whose
+# labels follow a known law (tests/synthetic_labels.py): training must
+# reduce the loss and beat a constant predictor on held-out graphs; a
+# resumed run must equal an uninterrupted one; a kill at any moment must
+# leave the last checkpoint loadable; gnnpredict must reproduce gnntrain's
+# test predictions; the embeddings file must have the documented shapes.
+set -u
+BUILD="$1"
+ROOT="$2"
+WORK="$(mktemp -d /tmp/gp_train.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+passed=0
+ok() { passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
+PY=/usr/bin/python3
+
+$PY "$ROOT/scripts/gen_random_cnn.py" --count 240 --nodes 40 --spread 0.4 --seed 3 -o "$WORK/g.jsonl" >/dev/null || bad "generate graphs"
+$PY "$ROOT/tests/synthetic_labels.py" "$WORK/g.jsonl" "$WORK/labels.csv" "$WORK/devices.csv" || bad "make labels"
+"$BUILD/gnndata" pack -o "$WORK/d.h5" --labels "$WORK/labels.csv" --devices "$WORK/devices.csv" "$WORK/g.jsonl" >/dev/null || bad "pack"
+
+COMMON=(--epochs 12 --batch 16 --hidden 32 --head-hidden 32 --layers 2 --lr 3e-3 --warmup 10 --seed 5 --threads 1 -q)
+
+# 1. Training learns: loss falls, and test MAPE beats the constant predictor.
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/a.h5" "${COMMON[@]}" --log "$WORK/a.log" --metrics "$WORK/a.json" \
+    --predictions "$WORK/a_pred.csv" && ok || bad "gnntrain run a"
+$PY - "$WORK" <<'PY' && ok || bad "training did not learn"
+import csv, json, math, statistics, sys
+w = sys.argv[1]
+log = [json.loads(l) for l in open(f"{w}/a.log")]
+assert log[-1]["train_loss"] < 0.5 * log[0]["train_loss"], ("train loss did not halve", log[0], log[-1])
+m = json.load(open(f"{w}/a.json"))
+rows = {(r["level"], r["device"]): r for r in m["metrics"]}
+# Constant predictor: the geometric mean of the training graphs' labels, per device.
+test = {r["graph"] for r in csv.DictReader(open(f"{w}/a_pred.csv"))}
+labels = [r for r in csv.DictReader(open(f"{w}/labels.csv")) if r["node"] == ""]
+for dev in ("synth_fast", "synth_slow"):
+    train = [float(r["value"]) for r in labels if r["device"] == dev and r["graph"] not in test]
+    c = math.exp(statistics.fmean(math.log(v) for v in train))
+    tv = [float(r["value"]) for r in labels if r["device"] == dev and r["graph"] in test]
+    const_mape = 100 * statistics.fmean(abs(c - v) / v for v in tv)
+    got = rows[("graph", dev)]["mape"]
+    print(f"{dev}: model MAPE {got:.2f}%, constant predictor {const_mape:.2f}%, rho {rows[('graph', dev)]['spearman']:.3f}")
+    assert got < 0.5 * const_mape, (dev, got, const_mape)
+PY
+
+# 2. gnnpredict gives the predictions gnntrain computed for the same graphs.
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d.h5" --format csv -o "$WORK/p_all.csv" -q && ok || bad "gnnpredict csv"
+$PY - "$WORK" <<'PY' && ok || bad "gnnpredict differs from gnntrain"
+import csv, sys
+w = sys.argv[1]
+key = lambda r: (r["graph"], r["node"], r["device"], r["target"])
+train = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/a_pred.csv"))}
+pred = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/p_all.csv"))}
+assert train and all(k in pred for k in train)
+worst = max(abs(pred[k] - v) / max(abs(v), 1e-30) for k, v in train.items())
+# Same code, same parameters; only batch composition differs, which changes
+# nothing row-wise but the summation order of nothing: expect exact or 1e-6.
+assert worst < 1e-6, worst
+print(f"{len(train)} predictions compared, worst relative difference {worst:.2e}")
+PY
+
+# 3. Resume equals uninterrupted: stop after 5 epochs, resume to 12.
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/b.h5" "${COMMON[@]}" --stop-after 5 && ok || bad "gnntrain stop-after"
+test ! -e "$WORK/b.h5.state.h5" && bad "no state file after stop" || ok
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/b.h5" "${COMMON[@]}" --resume && ok || bad "gnntrain resume"
+$PY - "$WORK" <<'PY' && ok || bad "resumed run differs from uninterrupted run"
+import h5py, numpy as np, sys
+w = sys.argv[1]
+for suffix in ("", ".state"):
+    a, b = h5py.File(f"{w}/a.h5{suffix}.h5" if suffix else f"{w}/a.h5"), h5py.File(f"{w}/b.h5{suffix}.h5" if suffix else f"{w}/b.h5")
+    for g in ("params",) + (("adam_m", "adam_v") if suffix else ()):
+        for name in a[g]:
+            assert np.array_equal(a[g][name][()], b[g][name][()]), (suffix, g, name)
+print("parameters and Adam moments identical")
+PY
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/b.h5" "${COMMON[@]}" --epochs 13 --resume 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "other options" "$WORK/err.txt" && ok || bad "resume with other options must be refused"
+
+# 4. Killed at random moments, the checkpoint on disk always loads.
+head -1 "$WORK/g.jsonl" >"$WORK/one.json"
+for delay in 0.3 0.7 1.1 1.6 2.2; do
+    "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/k.h5" --epochs 200 --batch 8 --hidden 32 --threads 1 -q &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    if [ -e "$WORK/k.h5" ]; then
+        "$BUILD/gnnpredict" "$WORK/k.h5" "$WORK/one.json" -q >/dev/null && ok || bad "checkpoint unreadable after kill at ${delay}s"
+    fi
+done
+test -e "$WORK/k.h5" && ok || bad "no checkpoint written within 2.2 s"
+
+# 5. Embeddings: documented names and shapes.
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/g.jsonl" --embeddings "$WORK/e.h5" -q >/dev/null && ok || bad "embeddings"
+$PY - "$WORK" <<'PY' && ok || bad "embedding shapes"
+import h5py, sys
+f = h5py.File(f"{sys.argv[1]}/e.h5")
+assert f.attrs["format"] == "gnnperf-embeddings"
+G, N = len(f["graphs/names"]), len(f["nodes/names"])
+assert G == 240 and f["graphs/embeddings"].shape == (G, 32), f["graphs/embeddings"].shape
+assert f["nodes/embeddings"].shape == (N, 32) and f["nodes/graph"].shape == (N,)
+assert f["graphs/node_offsets"][-1] == N
+assert f["devices/embeddings"].shape[0] == len(f["devices/names"]) == 2
+PY
+
+# 6. Bad arguments and files: clear errors, exit status, nothing written.
+"$BUILD/gnntrain" "$WORK/missing.h5" -o "$WORK/x.h5" -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q missing.h5 "$WORK/err.txt" && ok || bad "missing dataset"
+"$BUILD/gnntrain" "$WORK/d.h5" -q 2>/dev/null; [ $? -eq 2 ] && ok || bad "no -o must be a usage error"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --graph-target nope -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "known: latency_ms" "$WORK/err.txt" && ok || bad "unknown target"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --device nope 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "knows: synth_fast, synth_slow" "$WORK/err.txt" && ok || bad "unknown device"
+"$BUILD/gnnpredict" "$WORK/d.h5" "$WORK/one.json" 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "expected 'gnnperf-checkpoint'" "$WORK/err.txt" && ok || bad "dataset as checkpoint"
+test ! -e "$WORK/x.h5" && ok || bad "failed runs left an output"
+
+echo "$passed passed, $failures failed"
+[ "$failures" -eq 0 ]

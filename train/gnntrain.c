@@ -1,0 +1,602 @@
+/* gnntrain: trains a GNN latency model on one or more profiled datasets and
+ * writes the best checkpoint (by validation loss), the latest training
+ * state (for --resume), a JSON Lines log and the test metrics.
+ *
+ * Determinism: every random choice derives from --seed (initialisation,
+ * the split, and each epoch's shuffle, seeded from seed and epoch number),
+ * so a resumed run equals an uninterrupted one for the same thread count. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/atomic_file.h"
+#include "../common/rng.h"
+#include "../datasets/batch.h"
+#include "../datasets/dataset.h"
+#include "../datasets/dataset_merge.h"
+#include "../datasets/split.h"
+#include "../gnn/checkpoint.h"
+#include "../gnn/predict.h"
+#include "../graph/featurize.h"
+#include "../infer/report.h"
+#include "train_options.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int die(const gp_error *err, const char *hint)
+{
+    fprintf(stderr, "gnntrain: error: %s\n", err->msg);
+    if (hint) fprintf(stderr, "hint: %s\n", hint);
+    return 1;
+}
+
+/* FNV-1a over what identifies the training data: names, sizes, labels. */
+static void fingerprint(char out[17], const dataset *d)
+{
+    uint64_t h = 1469598103934665603ULL;
+#define MIX(ptr, len)                                              \
+    for (size_t k_ = 0; k_ < (size_t)(len); k_++) {                \
+        h ^= ((const unsigned char *)(ptr))[k_];                   \
+        h *= 1099511628211ULL;                                     \
+    }
+    const graph_set *s = &d->graphs;
+    for (int64_t g = 0; g < s->n_graphs; g++) MIX(s->graph_names[g], strlen(s->graph_names[g]));
+    MIX(s->node_off, (s->n_graphs + 1) * sizeof(int64_t));
+    MIX(s->edge_src, s->n_edges * sizeof(int32_t));
+    MIX(s->edge_dst, s->n_edges * sizeof(int32_t));
+    MIX(s->nodes, s->n_nodes * sizeof(graph_node));
+    for (int32_t k = 0; k < d->n_devices; k++) MIX(d->device_names[k], strlen(d->device_names[k]));
+    for (int32_t t = 0; t < d->n_targets; t++) {
+        MIX(d->targets[t].name, strlen(d->targets[t].name));
+        MIX(d->targets[t].values, dataset_target_rows(d, &d->targets[t]) * d->n_devices * sizeof(float));
+    }
+#undef MIX
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+static int find_device(const dataset *d, const char *name)
+{
+    for (int32_t k = 0; k < d->n_devices; k++)
+        if (!strcmp(d->device_names[k], name)) return k;
+    return -1;
+}
+
+static void list_names(char *buf, size_t size, char **names, int n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used + 2 < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
+}
+
+static void list_targets(char *buf, size_t size, const dataset *d, int level)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int32_t t = 0; t < d->n_targets && used + 2 < size; t++)
+        if (d->targets[t].level == level)
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", d->targets[t].name);
+    if (!buf[0]) snprintf(buf, size, "(none)");
+}
+
+/* Resolves the chosen targets of one level to dataset indices. */
+static int pick_targets(int *out, int *n_out, const dataset *d, int level, const char *const *names, int n_names,
+                        int none, gp_error *err)
+{
+    *n_out = 0;
+    if (none) return 0;
+    if (n_names == 0) {
+        for (int32_t t = 0; t < d->n_targets; t++)
+            if (d->targets[t].level == level) {
+                if (*n_out >= BATCH_MAX_TARGETS) return gp_errorf(err, "more than %d targets", BATCH_MAX_TARGETS);
+                out[(*n_out)++] = t;
+            }
+        return 0;
+    }
+    for (int i = 0; i < n_names; i++) {
+        int t = dataset_find_target(d, names[i], level);
+        if (t < 0) {
+            char known[1024];
+            list_targets(known, sizeof known, d, level);
+            return gp_errorf(err, "no per-%s target named '%s' in the data (known: %s)",
+                             level == LABEL_NODE ? "node" : "graph", names[i], known);
+        }
+        out[(*n_out)++] = t;
+    }
+    return 0;
+}
+
+typedef struct run {
+    train_options opt;
+    dataset data;
+    split sp;
+    int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS], n_node_t, n_graph_t;
+    int32_t train_dev[TRAIN_MAX_LIST * 4], eval_dev[TRAIN_MAX_LIST * 4];
+    int32_t n_train_dev, n_eval_dev;
+    float *desc_all, *desc_mean, *desc_std, *desc_train, *desc_eval;
+    batcher tb, eb;
+    model m;
+    float *best_params;
+    int8_t *dev_trained;
+    char *run_config;
+    char fp[17];
+    FILE *log;
+    char state_path[4200];
+} run;
+
+static void run_free(run *r)
+{
+    batcher_free(&r->tb);
+    batcher_free(&r->eb);
+    model_free(&r->m);
+    split_free(&r->sp);
+    dataset_free(&r->data);
+    free(r->desc_all);
+    free(r->desc_mean);
+    free(r->desc_std);
+    free(r->desc_train);
+    free(r->desc_eval);
+    free(r->best_params);
+    free(r->dev_trained);
+    free(r->run_config);
+    if (r->log) fclose(r->log);
+}
+
+/* The checkpoint's metadata, borrowing the run's arrays. */
+static void make_meta(checkpoint_meta *meta, run *r, int64_t step, int64_t epoch, int64_t best_epoch, double best)
+{
+    memset(meta, 0, sizeof *meta);
+    meta->cfg = r->m.cfg;
+    meta->run_config = r->run_config;
+    meta->fingerprint = r->fp;
+    meta->step = step;
+    meta->epoch = epoch;
+    meta->best_epoch = best_epoch;
+    meta->best_val = best;
+    meta->F = r->tb.F;
+    meta->feat_mean = r->tb.feat_mean;
+    meta->feat_std = r->tb.feat_std;
+    meta->feat_max = r->tb.feat_max;
+    meta->dev_trained = r->dev_trained;
+    meta->n_devices = r->data.n_devices;
+    meta->device_names = r->data.device_names;
+    meta->n_desc = r->m.cfg.n_descriptors;
+    meta->desc_names = r->data.descriptor_names;
+    meta->desc_raw = r->data.descriptors;
+    meta->desc_mean = r->desc_mean;
+    meta->desc_std = r->desc_std;
+    static char *node_names[BATCH_MAX_TARGETS], *node_units[BATCH_MAX_TARGETS];
+    static char *graph_names[BATCH_MAX_TARGETS], *graph_units[BATCH_MAX_TARGETS];
+    for (int k = 0; k < r->n_node_t; k++) {
+        node_names[k] = r->data.targets[r->node_t[k]].name;
+        node_units[k] = r->data.targets[r->node_t[k]].unit;
+    }
+    for (int k = 0; k < r->n_graph_t; k++) {
+        graph_names[k] = r->data.targets[r->graph_t[k]].name;
+        graph_units[k] = r->data.targets[r->graph_t[k]].unit;
+    }
+    meta->n_node_t = r->n_node_t;
+    meta->n_graph_t = r->n_graph_t;
+    meta->node_t_names = node_names;
+    meta->node_t_units = node_units;
+    meta->graph_t_names = graph_names;
+    meta->graph_t_units = graph_units;
+    meta->node_mu = r->tb.node_mu;
+    meta->node_sigma = r->tb.node_sigma;
+    meta->graph_mu = r->tb.graph_mu;
+    meta->graph_sigma = r->tb.graph_sigma;
+}
+
+static int setup(run *r, gp_error *err)
+{
+    train_options *o = &r->opt;
+    /* Data. */
+    for (int i = 0; i < o->n_datasets; i++) {
+        dataset d;
+        if (dataset_read_h5(&d, o->datasets[i], err) != 0) return -1;
+        if (i == 0) {
+            r->data = d;
+            continue;
+        }
+        int rc = dataset_merge(&r->data, &d, err);
+        dataset_free(&d);
+        if (rc != 0) return gp_error_prefix(err, "merging %s", o->datasets[i]);
+    }
+    dataset *d = &r->data;
+    if (d->n_devices == 0 || d->n_targets == 0)
+        return gp_errorf(err, "%s: the data has %d devices and %d targets: nothing to learn from (pack labels with "
+                              "gnndata pack --labels)",
+                         o->datasets[0], d->n_devices, d->n_targets);
+    if (pick_targets(r->node_t, &r->n_node_t, d, LABEL_NODE, o->node_targets, o->n_node_targets,
+                     o->no_node_targets, err) ||
+        pick_targets(r->graph_t, &r->n_graph_t, d, LABEL_GRAPH, o->graph_targets, o->n_graph_targets,
+                     o->no_graph_targets, err))
+        return -1;
+    if (r->n_node_t + r->n_graph_t == 0) return gp_errorf(err, "no targets selected");
+
+    /* Devices: evaluated = chosen (all by default); trained = those minus held out. */
+    char known[2048];
+    for (int32_t k = 0; k < (o->n_devices ? o->n_devices : d->n_devices); k++) {
+        int dev = o->n_devices ? find_device(d, o->devices[k]) : k;
+        if (dev < 0) {
+            list_names(known, sizeof known, d->device_names, d->n_devices);
+            return gp_errorf(err, "--device '%s' is not in the data (known: %s)", o->devices[k], known);
+        }
+        if (r->n_eval_dev >= (int32_t)(sizeof r->eval_dev / sizeof r->eval_dev[0]))
+            return gp_errorf(err, "too many devices");
+        r->eval_dev[r->n_eval_dev++] = dev;
+    }
+    for (int k = 0; k < o->n_holdout; k++) {
+        int dev = find_device(d, o->holdout[k]);
+        int in_eval = 0;
+        for (int32_t j = 0; j < r->n_eval_dev; j++) in_eval |= r->eval_dev[j] == dev;
+        if (dev < 0 || !in_eval) {
+            list_names(known, sizeof known, d->device_names, d->n_devices);
+            return gp_errorf(err, "--holdout-device '%s' is not among the devices used (known: %s)", o->holdout[k],
+                             known);
+        }
+    }
+    for (int32_t j = 0; j < r->n_eval_dev; j++) {
+        int held = 0;
+        for (int k = 0; k < o->n_holdout; k++) held |= find_device(d, o->holdout[k]) == r->eval_dev[j];
+        if (!held) r->train_dev[r->n_train_dev++] = r->eval_dev[j];
+    }
+    if (r->n_train_dev == 0) return gp_errorf(err, "every device is held out: nothing to train on");
+    r->dev_trained = calloc((size_t)d->n_devices + 1, 1);
+    if (!r->dev_trained) return gp_errorf(err, "out of memory");
+    for (int32_t j = 0; j < r->n_train_dev; j++) r->dev_trained[r->train_dev[j]] = 1;
+
+    /* Split. */
+    int rc;
+    if (o->split_file) rc = split_from_file(&r->sp, d, o->split_file, err);
+    else if (o->train_range || o->val_range || o->test_range)
+        rc = split_ranges(&r->sp, d->graphs.n_graphs, o->train_range, o->val_range, o->test_range, err);
+    else rc = split_random(&r->sp, d->graphs.n_graphs, o->val_frac, o->test_frac, o->seed, err);
+    if (rc) return -1;
+    fingerprint(r->fp, d);
+
+    /* Descriptors, normalised over every device of the data (they are
+     * inputs, known for held-out devices too). */
+    int K = o->use_descriptors ? d->n_descriptors : 0;
+    r->desc_mean = calloc((size_t)K + 1, sizeof(float));
+    r->desc_std = calloc((size_t)K + 1, sizeof(float));
+    r->desc_all = calloc((size_t)d->n_devices * K + 1, sizeof(float));
+    r->desc_train = calloc((size_t)r->n_train_dev * K + 1, sizeof(float));
+    r->desc_eval = calloc((size_t)r->n_eval_dev * K + 1, sizeof(float));
+    if (!r->desc_mean || !r->desc_std || !r->desc_all || !r->desc_train || !r->desc_eval)
+        return gp_errorf(err, "out of memory");
+    if (K) {
+        descriptor_stats(r->desc_mean, r->desc_std, d->descriptors, d->n_devices, K);
+        descriptor_normalise(r->desc_all, d->descriptors, d->n_devices, K, r->desc_mean, r->desc_std);
+        for (int32_t j = 0; j < r->n_train_dev; j++)
+            memcpy(r->desc_train + j * K, r->desc_all + r->train_dev[j] * K, (size_t)K * sizeof(float));
+        for (int32_t j = 0; j < r->n_eval_dev; j++)
+            memcpy(r->desc_eval + j * K, r->desc_all + r->eval_dev[j] * K, (size_t)K * sizeof(float));
+    }
+
+    batch_spec bs = {
+        .max_batch_graphs = o->batch,
+        .train_graphs = r->sp.ids[PART_TRAIN],
+        .n_train = r->sp.n[PART_TRAIN],
+        .n_node_t = r->n_node_t,
+        .n_graph_t = r->n_graph_t,
+        .node_targets = r->node_t,
+        .graph_targets = r->graph_t,
+        .n_dev = r->n_train_dev,
+        .model_dev = r->train_dev,
+        .n_desc = K,
+        .dev_desc = K ? r->desc_train : NULL,
+    };
+    if (batcher_init(&r->tb, d, &bs, err) != 0) return -1;
+    /* The evaluation batcher reuses the training statistics. */
+    bs.feat_mean = r->tb.feat_mean;
+    bs.feat_std = r->tb.feat_std;
+    bs.node_mu = r->tb.node_mu;
+    bs.node_sigma = r->tb.node_sigma;
+    bs.graph_mu = r->tb.graph_mu;
+    bs.graph_sigma = r->tb.graph_sigma;
+    bs.n_dev = r->n_eval_dev;
+    bs.model_dev = r->eval_dev;
+    bs.dev_desc = K ? r->desc_eval : NULL;
+    if (batcher_init(&r->eb, d, &bs, err) != 0) return -1;
+
+    model_config cfg = o->model;
+    cfg.in_dim = featurize_dim();
+    cfg.n_devices = d->n_devices;
+    cfg.n_descriptors = K;
+    cfg.n_node_targets = r->n_node_t;
+    cfg.n_graph_targets = r->n_graph_t;
+    model_limits lim = r->tb.lim;
+    if (r->eb.lim.max_nodes > lim.max_nodes) lim.max_nodes = r->eb.lim.max_nodes;
+    if (r->eb.lim.max_edges > lim.max_edges) lim.max_edges = r->eb.lim.max_edges;
+    if (r->eb.lim.max_graphs > lim.max_graphs) lim.max_graphs = r->eb.lim.max_graphs;
+    if (r->eb.lim.max_devices > lim.max_devices) lim.max_devices = r->eb.lim.max_devices;
+    if (model_build(&r->m, &cfg, &lim, err) != 0) return -1;
+    r->best_params = malloc((size_t)r->m.params.size * sizeof(float));
+    if (!r->best_params) return gp_errorf(err, "out of memory");
+    memcpy(r->best_params, r->m.params.value, (size_t)r->m.params.size * sizeof(float));
+
+    cJSON *j = train_options_json(o);
+    r->run_config = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    snprintf(r->state_path, sizeof r->state_path, "%s.state.h5", o->output);
+    return 0;
+}
+
+/* Mean MAPE over the graph targets' columns (node targets when there are
+ * none), for the progress line. */
+static double headline_mape(const predictions *p)
+{
+    int graph = p->Tg > 0;
+    int T = graph ? p->Tg : p->Tn;
+    double s = 0;
+    int n = 0;
+    for (int t = 0; t < T; t++)
+        for (int32_t dv = 0; dv < p->n_dev; dv++) {
+            metrics m;
+            if (report_column(&m, p, graph, t, dv) > 0 && !isnan(m.mape)) {
+                s += m.mape;
+                n++;
+            }
+        }
+    return n ? s / n : NAN;
+}
+
+static void format_eta(char *buf, size_t n, double s)
+{
+    if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+int main(int argc, char **argv)
+{
+    run r;
+    memset(&r, 0, sizeof r);
+    int prc = train_options_parse(&r.opt, argc, argv);
+    if (prc) return prc == 1 ? 0 : 2;
+    train_options *o = &r.opt;
+    gp_error err;
+    kernels_init(o->threads);
+    if (setup(&r, &err) != 0) {
+        run_free(&r);
+        return die(&err, NULL);
+    }
+    int64_t n_train = r.sp.n[PART_TRAIN], n_val = r.sp.n[PART_VAL], n_test = r.sp.n[PART_TEST];
+    int64_t batches_per_epoch = (n_train + o->batch - 1) / o->batch;
+    o->adam.total_steps = batches_per_epoch * o->epochs;
+
+    int64_t step = 0, start_epoch = 0, best_epoch = -1;
+    double best = INFINITY;
+    if (o->resume) {
+        checkpoint_meta meta;
+        if (checkpoint_read_meta(r.state_path, &meta, &err) != 0) {
+            run_free(&r);
+            return die(&err, "--resume needs the .state.h5 file a previous gnntrain run with the same -o wrote");
+        }
+        int same = meta.run_config && !strcmp(meta.run_config, r.run_config) && meta.fingerprint &&
+                   !strcmp(meta.fingerprint, r.fp);
+        step = meta.step;
+        start_epoch = meta.epoch;
+        best_epoch = meta.best_epoch;
+        best = meta.best_val;
+        checkpoint_meta_free(&meta);
+        if (!same) {
+            gp_errorf(&err, "%s: saved with other options or data than this run", r.state_path);
+            run_free(&r);
+            return die(&err, "resume with exactly the same command line and datasets");
+        }
+        if (checkpoint_read_params(r.state_path, &r.m.params, 1, &err) != 0 ||
+            (best_epoch >= 0 && checkpoint_read_params(o->output, &r.m.params, 0, &err) != 0)) {
+            run_free(&r);
+            return die(&err, NULL);
+        }
+        /* The output holds the best parameters: keep them, then restore the
+         * latest state. */
+        memcpy(r.best_params, r.m.params.value, (size_t)r.m.params.size * sizeof(float));
+        if (checkpoint_read_params(r.state_path, &r.m.params, 1, &err) != 0) {
+            run_free(&r);
+            return die(&err, NULL);
+        }
+        if (!o->quiet)
+            fprintf(stderr, "gnntrain: resuming after epoch %lld (step %lld, best %.5g at epoch %lld)\n",
+                    (long long)start_epoch, (long long)step, best, (long long)best_epoch + 1);
+    }
+    if (o->log_path) {
+        r.log = fopen(o->log_path, o->resume ? "a" : "w");
+        if (!r.log) {
+            gp_errorf(&err, "%s: cannot write the log", o->log_path);
+            run_free(&r);
+            return die(&err, NULL);
+        }
+    }
+    if (!o->quiet) {
+        fprintf(stderr,
+                "gnntrain: %lld graphs (%lld train, %lld val, %lld test), %d train devices, %d evaluated; %d node "
+                "and %d graph targets; model %s x%d, hidden %d, %lld parameters\n",
+                (long long)r.data.graphs.n_graphs, (long long)n_train, (long long)n_val, (long long)n_test,
+                r.n_train_dev, r.n_eval_dev, r.n_node_t, r.n_graph_t, layer_type_name(r.m.cfg.layer),
+                r.m.cfg.n_layers, r.m.cfg.hidden, (long long)params_total(&r.m.params));
+    }
+
+    int64_t *order = malloc((size_t)n_train * sizeof(int64_t));
+    predict_options po = {o->batch, 0, o->loss_kind, o->node_weight, o->graph_weight};
+    double t_start = now_s();
+    int stopped_early = 0;
+    int rc = 0;
+    for (int64_t epoch = start_epoch; epoch < o->epochs && rc == 0; epoch++) {
+        double t0 = now_s();
+        memcpy(order, r.sp.ids[PART_TRAIN], (size_t)n_train * sizeof(int64_t));
+        rng g;
+        rng_seed(&g, o->seed * 0x9E3779B97F4A7C15ULL + (uint64_t)epoch + 1);
+        rng_shuffle(&g, order, n_train);
+        double loss_sum = 0;
+        for (int64_t b0 = 0; b0 < n_train; b0 += o->batch) {
+            int64_t cnt = n_train - b0 < o->batch ? n_train - b0 : o->batch;
+            gnn_batch gb;
+            batcher_fill(&r.tb, order + b0, cnt, &gb);
+            if (model_forward(&r.m, &gb, &err) != 0) {
+                rc = -1;
+                break;
+            }
+            double L = 0;
+            if (r.n_node_t)
+                L += loss_term(r.m.d_node_out, NULL, r.m.node_out, r.tb.node_y, gb.n_nodes * gb.n_dev, r.n_node_t,
+                               r.tb.node_sigma, o->loss_kind, o->node_weight);
+            if (r.n_graph_t)
+                L += loss_term(r.m.d_graph_out, NULL, r.m.graph_out, r.tb.graph_y, cnt * gb.n_dev, r.n_graph_t,
+                               r.tb.graph_sigma, o->loss_kind, o->graph_weight);
+            loss_sum += L;
+            params_zero_grad(&r.m.params);
+            model_backward(&r.m, &gb);
+            grad_clip(&r.m.params, o->adam.clip_norm);
+            step++;
+            adam_step(&r.m.params, &o->adam, step, adam_lr_at(&o->adam, step));
+        }
+        if (rc) break;
+        double train_s = now_s() - t0;
+        double train_loss = loss_sum / (double)batches_per_epoch;
+
+        /* Validation on the training devices; without validation graphs the
+         * training loss decides what is "best". */
+        double val_loss = train_loss, val_mape = NAN;
+        if (n_val > 0) {
+            predictions p;
+            if (predict_run(&p, &r.m, &r.tb, r.sp.ids[PART_VAL], n_val, &po, &err) != 0) {
+                rc = -1;
+                break;
+            }
+            val_loss = p.loss;
+            val_mape = headline_mape(&p);
+            predictions_free(&p);
+        }
+        int improved = val_loss < best;
+        if (improved) {
+            best = val_loss;
+            best_epoch = epoch;
+            memcpy(r.best_params, r.m.params.value, (size_t)r.m.params.size * sizeof(float));
+            checkpoint_meta meta;
+            make_meta(&meta, &r, step, epoch + 1, best_epoch, best);
+            if (checkpoint_write(o->output, &meta, &r.m.params, 0, &err) != 0) {
+                rc = -1;
+                break;
+            }
+        }
+        checkpoint_meta meta;
+        make_meta(&meta, &r, step, epoch + 1, best_epoch, best);
+        if (checkpoint_write(r.state_path, &meta, &r.m.params, 1, &err) != 0) {
+            rc = -1;
+            break;
+        }
+        double elapsed = now_s() - t_start;
+        double per_epoch = elapsed / (double)(epoch + 1 - start_epoch);
+        char eta[32];
+        format_eta(eta, sizeof eta, per_epoch * (double)(o->epochs - epoch - 1));
+        double gps = (double)n_train / train_s;
+        if (!o->quiet)
+            fprintf(stderr, "epoch %4lld/%d  train %.4f  val %.4f  val MAPE %6.2f%%  %7.0f graphs/s  ETA %s%s\n",
+                    (long long)epoch + 1, o->epochs, train_loss, val_loss, val_mape, gps, eta, improved ? "  *" : "");
+        if (r.log) {
+            fprintf(r.log,
+                    "{\"epoch\": %lld, \"step\": %lld, \"lr\": %.6g, \"train_loss\": %.6g, \"val_loss\": %.6g, "
+                    "\"val_mape\": %.6g, \"graphs_per_s\": %.1f, \"elapsed_s\": %.2f, \"best\": %s}\n",
+                    (long long)epoch + 1, (long long)step, adam_lr_at(&o->adam, step), train_loss, val_loss,
+                    isnan(val_mape) ? -1.0 : val_mape, gps, elapsed, improved ? "true" : "false");
+            fflush(r.log);
+        }
+        if (o->stop_after && epoch + 1 - start_epoch >= o->stop_after && epoch + 1 < o->epochs) {
+            /* As if killed right after this epoch's checkpoints: no test. */
+            free(order);
+            run_free(&r);
+            return 0;
+        }
+        if (o->patience > 0 && epoch - best_epoch >= o->patience) {
+            stopped_early = 1;
+            if (!o->quiet)
+                fprintf(stderr, "gnntrain: no validation gain for %d epochs; stopping (best epoch %lld)\n",
+                        o->patience, (long long)best_epoch + 1);
+            break;
+        }
+    }
+    free(order);
+    if (rc) {
+        run_free(&r);
+        return die(&err, NULL);
+    }
+    (void)stopped_early;
+
+    /* Test with the best parameters on every evaluated device. */
+    memcpy(r.m.params.value, r.best_params, (size_t)r.m.params.size * sizeof(float));
+    const int64_t *eval_ids = n_test ? r.sp.ids[PART_TEST] : r.sp.ids[PART_VAL];
+    int64_t n_eval = n_test ? n_test : n_val;
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "checkpoint", o->output);
+    cJSON_AddStringToObject(out, "evaluated_on", n_test ? "test" : n_val ? "val" : "none");
+    cJSON_AddNumberToObject(out, "best_epoch", (double)best_epoch + 1);
+    cJSON_AddNumberToObject(out, "best_val_loss", best);
+    if (n_eval > 0) {
+        predictions p;
+        if (predict_run(&p, &r.m, &r.eb, eval_ids, n_eval, &po, &err) != 0) {
+            cJSON_Delete(out);
+            run_free(&r);
+            return die(&err, NULL);
+        }
+        char *dev_names[TRAIN_MAX_LIST * 4];
+        char *ntn[BATCH_MAX_TARGETS], *ntu[BATCH_MAX_TARGETS], *gtn[BATCH_MAX_TARGETS], *gtu[BATCH_MAX_TARGETS];
+        for (int32_t j = 0; j < r.n_eval_dev; j++) dev_names[j] = r.data.device_names[r.eval_dev[j]];
+        for (int k = 0; k < r.n_node_t; k++) {
+            ntn[k] = r.data.targets[r.node_t[k]].name;
+            ntu[k] = r.data.targets[r.node_t[k]].unit;
+        }
+        for (int k = 0; k < r.n_graph_t; k++) {
+            gtn[k] = r.data.targets[r.graph_t[k]].name;
+            gtu[k] = r.data.targets[r.graph_t[k]].unit;
+        }
+        report_names names = {dev_names, ntn, ntu, gtn, gtu};
+        char title[128];
+        snprintf(title, sizeof title, "%s graphs (%lld), best epoch %lld", n_test ? "test" : "validation",
+                 (long long)n_eval, (long long)best_epoch + 1);
+        cJSON *rows = report_metrics(o->quiet ? NULL : stdout, title, &p, &names);
+        cJSON_AddItemToObject(out, "metrics", rows);
+        if (o->predictions_path) {
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *mf = open_memstream(&buf, &len);
+            if (mf) {
+                report_write_csv(mf, &r.data, &p, &names);
+                fclose(mf);
+            }
+            int wrc = buf ? atomic_file_write_text(o->predictions_path, buf, &err) : gp_errorf(&err, "out of memory");
+            free(buf);
+            if (wrc != 0) {
+                predictions_free(&p);
+                cJSON_Delete(out);
+                run_free(&r);
+                return die(&err, NULL);
+            }
+        }
+        predictions_free(&p);
+    }
+    if (o->metrics_path) {
+        char *text = cJSON_Print(out);
+        int wrc = text ? atomic_file_write_text(o->metrics_path, text, &err) : gp_errorf(&err, "out of memory");
+        free(text);
+        if (wrc != 0) {
+            cJSON_Delete(out);
+            run_free(&r);
+            return die(&err, NULL);
+        }
+    }
+    cJSON_Delete(out);
+    if (!o->quiet) fprintf(stderr, "gnntrain: best checkpoint %s (epoch %lld)\n", o->output, (long long)best_epoch + 1);
+    run_free(&r);
+    return 0;
+}
