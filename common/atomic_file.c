@@ -15,6 +15,14 @@ int atomic_file_begin(atomic_file *af, const char *final_path, gp_error *err)
     if (n == 0 || n >= sizeof af->final_path)
         return gp_errorf(err, "%s: output path is empty or too long", final_path);
     memcpy(af->final_path, final_path, n + 1);
+    af->direct = 0;
+    struct stat st;
+    if (stat(final_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) return gp_errorf(err, "%s: is a directory, not an output file", final_path);
+        af->direct = 1;
+        memcpy(af->tmp_path, final_path, n + 1);
+        return 0;
+    }
     /* The temporary lives beside the target: same directory, hidden name. */
     const char *slash = strrchr(final_path, '/');
     size_t dir_len = slash ? (size_t)(slash - final_path + 1) : 0;
@@ -43,6 +51,10 @@ int atomic_file_begin(atomic_file *af, const char *final_path, gp_error *err)
 
 int atomic_file_commit(atomic_file *af, gp_error *err)
 {
+    if (af->direct) {
+        af->tmp_path[0] = '\0';
+        return 0;
+    }
     /* The data must be on disk before the rename makes it visible, or a
      * crash could leave an empty file under the final name. */
     int fd = open(af->tmp_path, O_RDONLY);
@@ -76,7 +88,7 @@ int atomic_file_commit(atomic_file *af, gp_error *err)
 
 void atomic_file_abort(atomic_file *af)
 {
-    if (af->tmp_path[0]) unlink(af->tmp_path);
+    if (af->tmp_path[0] && !af->direct) unlink(af->tmp_path);
     af->tmp_path[0] = '\0';
 }
 

@@ -14,10 +14,16 @@
 typedef struct atomic_file {
     char final_path[4096];
     char tmp_path[4096 + 32];
+    /* Set when the target exists and is not a regular file (/dev/null, a
+     * FIFO, a terminal): it is written in place, since renaming over it
+     * would replace the device node itself. */
+    int direct;
 } atomic_file;
 
 /* Fills af with the final and a fresh temporary path; creates the temporary
- * as an empty file with mode 0644 so the name is reserved. Returns 0 or -1. */
+ * as an empty file with mode 0644 so the name is reserved. When the target
+ * is an existing non-regular file, tmp_path is the target itself (direct).
+ * Returns 0 or -1. */
 int atomic_file_begin(atomic_file *af, const char *final_path, gp_error *err);
 
 /* fsyncs the temporary and renames it over the final path. Returns 0 or -1

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/atomic_file.h"
@@ -320,6 +321,14 @@ START_TEST(test_atomic_file)
     ck_assert_str_eq(buf, "new");
     unlink(path);
     ck_assert_int_eq(rmdir(dir), 0); /* nothing else left behind */
+
+    /* A device node is written in place, never renamed over. */
+    ck_assert_int_eq(atomic_file_write_text("/dev/null", "discarded", &err), 0);
+    struct stat st;
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    ck_assert_int_lt(atomic_file_write_text("/tmp", "x", &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "is a directory"));
 
     ck_assert_int_lt(atomic_file_begin(&af, "/nonexistent_dir_gp/x.h5", &err), 0);
     ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent_dir_gp/x.h5"));
