@@ -376,7 +376,7 @@ static int check_plausible(h5r *r, hid_t ds, const char *path, uint64_t nelem, u
 int h5r_check(h5r *r, hid_t ds, const char *path, h5_class cls, int rank, int64_t d0, int64_t d1, int64_t *n0,
               int64_t *n1)
 {
-    uint64_t nelem;
+    uint64_t nelem = 0;
     if (check_shape(r, ds, path, cls, rank, d0, d1, n0, n1, &nelem) != 0) return -1;
     return check_storage(r, ds, path);
 }
@@ -583,9 +583,9 @@ int h5r_attr_string(h5r *r, hid_t obj, const char *objpath, const char *name, in
 {
     *out = NULL;
     hid_t a;
-    H5T_class_t tc;
-    uint64_t nelem;
-    int rank;
+    H5T_class_t tc = H5T_NO_CLASS;
+    uint64_t nelem = 0;
+    int rank = -1;
     int o = attr_open(r, obj, objpath, name, required, &a, &tc, &nelem, &rank);
     if (o <= 0) return o;
     int rc;
@@ -600,9 +600,9 @@ int h5r_attr_string(h5r *r, hid_t obj, const char *objpath, const char *name, in
 int h5r_attr_int(h5r *r, hid_t obj, const char *objpath, const char *name, int required, int64_t *out)
 {
     hid_t a;
-    H5T_class_t tc;
-    uint64_t nelem;
-    int rank;
+    H5T_class_t tc = H5T_NO_CLASS;
+    uint64_t nelem = 0;
+    int rank = -1;
     int o = attr_open(r, obj, objpath, name, required, &a, &tc, &nelem, &rank);
     if (o <= 0) return o;
     int rc = 0;
@@ -621,9 +621,9 @@ int h5r_attr_strings(h5r *r, hid_t obj, const char *objpath, const char *name, i
     *out = NULL;
     *n_out = 0;
     hid_t a;
-    H5T_class_t tc;
-    uint64_t nelem;
-    int rank;
+    H5T_class_t tc = H5T_NO_CLASS;
+    uint64_t nelem = 0;
+    int rank = -1;
     int o = attr_open(r, obj, objpath, name, required, &a, &tc, &nelem, &rank);
     if (o <= 0) return o;
     int rc = 0;

@@ -105,7 +105,22 @@ assert f["graphs/node_offsets"][-1] == N
 assert f["devices/embeddings"].shape[0] == len(f["devices/names"]) == 2
 PY
 
-# 6. Bad arguments and files: clear errors, exit status, nothing written.
+# 6. Few-shot transfer: hold synth_slow out, adapt from 10 of its graphs.
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/h.h5" "${COMMON[@]}" --holdout-device synth_slow && ok || bad "train with holdout"
+"$BUILD/gnnpredict" "$WORK/h.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "never saw labels" "$WORK/err.txt" && ok || bad "held-out device must be refused before adapting"
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shots 10 -o "$WORK/h2.h5" --metrics "$WORK/h2.json" -q \
+    && ok || bad "gnnadapt"
+"$BUILD/gnnpredict" "$WORK/h2.h5" "$WORK/one.json" --device synth_slow -q >/dev/null && ok || bad "adapted checkpoint predicts the new device"
+$PY - "$WORK" <<'PY' && ok || bad "adaptation quality"
+import json, sys
+rows = json.load(open(f"{sys.argv[1]}/h2.json"))
+g = [r for r in rows if r["level"] == "graph"][0]
+print(f"adapted synth_slow from 10 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}% on {g['n']} graphs")
+assert g["n"] == 230 and g["spearman"] > 0.8, g
+PY
+
+# 7. Bad arguments and files: clear errors, exit status, nothing written.
 "$BUILD/gnntrain" "$WORK/missing.h5" -o "$WORK/x.h5" -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q missing.h5 "$WORK/err.txt" && ok || bad "missing dataset"
 "$BUILD/gnntrain" "$WORK/d.h5" -q 2>/dev/null; [ $? -eq 2 ] && ok || bad "no -o must be a usage error"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --graph-target nope -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "known: latency_ms" "$WORK/err.txt" && ok || bad "unknown target"

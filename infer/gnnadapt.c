@@ -1,0 +1,431 @@
+/* gnnadapt: few-shot transfer of a trained model to a new device.
+ *
+ * Given a checkpoint trained on source devices and a dataset with K
+ * measured graphs of a new device, fit the new device's embedding (method
+ * "embedding") or the embedding and both heads ("heads") with everything
+ * else frozen, and write a checkpoint that knows the device. The device's
+ * remaining labelled graphs in the dataset are the test set: the metrics
+ * table reports them. The other route, a ridge head on exported graph
+ * embeddings, is scripts/ridge_head.py. Exit status: 0 ok, 1 bad data,
+ * 2 bad command line. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/atomic_file.h"
+#include "../common/rng.h"
+#include "../datasets/batch.h"
+#include "../gnn/checkpoint.h"
+#include "../gnn/optim.h"
+#include "../gnn/predict.h"
+#include "../graph/featurize.h"
+#include "report.h"
+
+static const char USAGE[] =
+    "usage: gnnadapt CHECKPOINT.h5 DATASET.h5 --device NAME -o NEW.h5 [options]\n"
+    "\n"
+    "Adapt a trained model to device NAME from a few of its measured graphs in\n"
+    "DATASET.h5, and report accuracy on its other labelled graphs.\n"
+    "\n"
+    "  --device NAME        the new device (a device of DATASET.h5 with labels)\n"
+    "  --shots K            measured graphs to adapt from, drawn with --seed (default 10)\n"
+    "  --shot-graphs LIST   or name them: comma-separated graph names\n"
+    "  --method M           embedding (default): fit only the device's embedding;\n"
+    "                       heads: the embedding and both prediction heads\n"
+    "  --steps N            optimizer steps (default 300)   --lr X (default 0.01)\n"
+    "  --seed N             (default 1)\n"
+    "  --metrics FILE       the test metrics as JSON\n"
+    "  --threads N          (default: all cores)\n"
+    "  -q, --quiet\n";
+
+typedef struct opts {
+    const char *checkpoint, *dataset, *device, *output, *shot_graphs, *metrics;
+    int shots, steps, heads, threads, quiet;
+    float lr;
+    uint64_t seed;
+} opts;
+
+static int usage_error(const char *fmt, const char *a)
+{
+    fprintf(stderr, "gnnadapt: ");
+    fprintf(stderr, fmt, a);
+    fprintf(stderr, "\nRun 'gnnadapt --help' for usage.\n");
+    return 2;
+}
+
+static int parse(opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    o->shots = 10;
+    o->steps = 300;
+    o->lr = 0.01f;
+    o->seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(USAGE, stdout);
+            return 1;
+        }
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            o->quiet = 1;
+            continue;
+        }
+        int takes = !strcmp(a, "--device") || !strcmp(a, "-o") || !strcmp(a, "--output") ||
+                    !strcmp(a, "--shots") || !strcmp(a, "--shot-graphs") || !strcmp(a, "--method") ||
+                    !strcmp(a, "--steps") || !strcmp(a, "--lr") || !strcmp(a, "--seed") ||
+                    !strcmp(a, "--metrics") || !strcmp(a, "--threads");
+        if (takes) {
+            if (!v) return usage_error("%s needs a value", a);
+            i++;
+            char *end;
+            if (!strcmp(a, "--device")) o->device = v;
+            else if (!strcmp(a, "-o") || !strcmp(a, "--output")) o->output = v;
+            else if (!strcmp(a, "--shot-graphs")) o->shot_graphs = v;
+            else if (!strcmp(a, "--metrics")) o->metrics = v;
+            else if (!strcmp(a, "--method")) {
+                if (!strcmp(v, "embedding")) o->heads = 0;
+                else if (!strcmp(v, "heads")) o->heads = 1;
+                else return usage_error("--method: '%s' is not embedding or heads", v);
+            } else if (!strcmp(a, "--lr")) {
+                o->lr = strtof(v, &end);
+                if (*end || !(o->lr > 0 && o->lr < 10)) return usage_error("--lr: '%s' is not a rate", v);
+            } else if (!strcmp(a, "--seed")) {
+                o->seed = strtoull(v, &end, 10);
+                if (*end || end == v) return usage_error("--seed: '%s' is not an integer", v);
+            } else {
+                long n = strtol(v, &end, 10);
+                if (*end || end == v || n < 0 || n > 100000000) return usage_error("%s: expected a count", a);
+                if (!strcmp(a, "--shots")) o->shots = (int)n;
+                else if (!strcmp(a, "--steps")) o->steps = (int)n;
+                else o->threads = (int)n;
+            }
+            continue;
+        }
+        if (a[0] == '-' && a[1]) return usage_error("unknown option '%s'", a);
+        if (!o->checkpoint) o->checkpoint = a;
+        else if (!o->dataset) o->dataset = a;
+        else return usage_error("unexpected argument '%s'", a);
+    }
+    if (!o->checkpoint || !o->dataset) return usage_error("%s", "needs CHECKPOINT.h5 and DATASET.h5");
+    if (!o->device) return usage_error("%s", "--device NAME is required");
+    if (!o->output) return usage_error("%s", "-o NEW.h5 is required");
+    if (o->shots < 1 && !o->shot_graphs) return usage_error("%s", "--shots must be at least 1");
+    return 0;
+}
+
+static int fail(const gp_error *err, const char *hint)
+{
+    fprintf(stderr, "gnnadapt: error: %s\n", err->msg);
+    if (hint) fprintf(stderr, "hint: %s\n", hint);
+    return 1;
+}
+
+/* Copies every tensor of src into dst by name; the device embedding gets
+ * the old rows and, for a new last row, the mean of the trained rows. */
+static void copy_params(model *dst, const model *src, const int8_t *trained, int32_t n_old)
+{
+    for (int i = 0; i < src->params.n_tensors; i++) {
+        const param_tensor *t = &src->params.t[i];
+        int j = params_find(&dst->params, t->name);
+        float *out = param_value(&dst->params, j);
+        const float *in = param_value(&src->params, i);
+        if (i != src->dev_emb) {
+            memcpy(out, in, (size_t)param_count(&src->params, i) * sizeof(float));
+            continue;
+        }
+        int De = t->cols;
+        memcpy(out, in, (size_t)n_old * De * sizeof(float));
+        if (dst->cfg.n_devices > n_old) {
+            float *row = out + (size_t)n_old * De;
+            int n = 0;
+            memset(row, 0, (size_t)De * sizeof(float));
+            for (int32_t d = 0; d < n_old; d++)
+                if (trained[d]) {
+                    for (int k = 0; k < De; k++) row[k] += in[d * De + k];
+                    n++;
+                }
+            for (int k = 0; k < De && n; k++) row[k] /= (float)n;
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    int prc = parse(&o, argc, argv);
+    if (prc) return prc == 1 ? 0 : 2;
+    kernels_init(o.threads);
+    gp_error err;
+    const char *hint = NULL;
+    checkpoint_meta meta;
+    dataset d;
+    model old_m, m;
+    batcher b;
+    predictions p;
+    memset(&meta, 0, sizeof meta);
+    memset(&old_m, 0, sizeof old_m);
+    memset(&m, 0, sizeof m);
+    memset(&b, 0, sizeof b);
+    memset(&p, 0, sizeof p);
+    dataset_init(&d);
+    int rc = 1;
+    int64_t *shots = NULL, *rest = NULL;
+    float *desc_norm = NULL;
+    char **names_grown = NULL;
+    int8_t *trained_grown = NULL;
+    double *desc_grown = NULL;
+
+    if (checkpoint_read_meta(o.checkpoint, &meta, &err) != 0) goto done;
+    if (dataset_read_h5(&d, o.dataset, &err) != 0) goto done;
+    int32_t col = -1;
+    for (int32_t k = 0; k < d.n_devices; k++)
+        if (!strcmp(d.device_names[k], o.device)) col = k;
+    if (col < 0) {
+        gp_errorf(&err, "%s: no device named '%s' (the dataset must hold its measurements)", o.dataset, o.device);
+        goto done;
+    }
+
+    /* The device's id: its old row when the checkpoint already lists it
+     * (held out in training), else a new last row. */
+    int32_t n_old = meta.n_devices, id = -1;
+    for (int32_t k = 0; k < n_old; k++)
+        if (!strcmp(meta.device_names[k], o.device)) id = k;
+    if (id >= 0 && meta.dev_trained[id] && !o.quiet)
+        fprintf(stderr, "gnnadapt: note: the model was already trained on '%s'; adapting it further\n", o.device);
+    int grow = id < 0;
+    if (grow) id = n_old;
+
+    /* Which targets the dataset labels for this device. */
+    int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
+    for (int t = 0; t < meta.n_node_t; t++) node_t[t] = dataset_find_target(&d, meta.node_t_names[t], LABEL_NODE);
+    for (int t = 0; t < meta.n_graph_t; t++) graph_t[t] = dataset_find_target(&d, meta.graph_t_names[t], LABEL_GRAPH);
+    /* A graph is labelled when its first graph target (or, without graph
+     * targets, any of its nodes) has a value on the device. */
+    int64_t G = d.graphs.n_graphs, n_lab = 0;
+    int64_t *labelled = malloc((size_t)(G + 1) * sizeof(int64_t));
+    shots = malloc((size_t)(G + 1) * sizeof(int64_t));
+    rest = malloc((size_t)(G + 1) * sizeof(int64_t));
+    if (!labelled || !shots || !rest) {
+        free(labelled);
+        gp_errorf(&err, "out of memory");
+        goto done;
+    }
+    for (int64_t g = 0; g < G; g++) {
+        int has = 0;
+        if (meta.n_graph_t && graph_t[0] >= 0) has = !isnan(d.targets[graph_t[0]].values[g * d.n_devices + col]);
+        else if (meta.n_node_t && node_t[0] >= 0)
+            for (int64_t v = d.graphs.node_off[g]; v < d.graphs.node_off[g + 1] && !has; v++)
+                has = !isnan(d.targets[node_t[0]].values[v * d.n_devices + col]);
+        if (has) labelled[n_lab++] = g;
+    }
+    int64_t n_shots = 0, n_rest = 0;
+    if (o.shot_graphs) {
+        char *list = strdup(o.shot_graphs);
+        int8_t *is_shot = calloc((size_t)G + 1, 1);
+        for (char *tok = strtok(list, ","); tok && is_shot; tok = strtok(NULL, ",")) {
+            int64_t g = graph_set_find(&d.graphs, tok);
+            if (g < 0) {
+                gp_errorf(&err, "%s: --shot-graphs: no graph named '%s'", o.dataset, tok);
+                free(list);
+                free(is_shot);
+                free(labelled);
+                goto done;
+            }
+            if (!is_shot[g]) shots[n_shots++] = g;
+            is_shot[g] = 1;
+        }
+        for (int64_t k = 0; k < n_lab; k++)
+            if (!is_shot[labelled[k]]) rest[n_rest++] = labelled[k];
+        free(list);
+        free(is_shot);
+    } else {
+        if (n_lab <= o.shots) {
+            gp_errorf(&err, "%s: device '%s' has %lld labelled graphs; --shots %d leaves none to test on", o.dataset,
+                      o.device, (long long)n_lab, o.shots);
+            free(labelled);
+            goto done;
+        }
+        rng r;
+        rng_seed(&r, o.seed);
+        rng_shuffle(&r, labelled, n_lab);
+        n_shots = o.shots;
+        memcpy(shots, labelled, (size_t)n_shots * sizeof(int64_t));
+        n_rest = n_lab - n_shots;
+        memcpy(rest, labelled + n_shots, (size_t)n_rest * sizeof(int64_t));
+    }
+    free(labelled);
+
+    /* The grown device table. */
+    int32_t n_new = grow ? n_old + 1 : n_old;
+    int K = meta.cfg.n_descriptors;
+    names_grown = calloc((size_t)n_new, sizeof(char *));
+    trained_grown = calloc((size_t)n_new, 1);
+    desc_grown = malloc((size_t)(n_new * K + 1) * sizeof(double));
+    desc_norm = calloc((size_t)K + 1, sizeof(float));
+    if (!names_grown || !trained_grown || !desc_grown || !desc_norm) {
+        gp_errorf(&err, "out of memory");
+        goto done;
+    }
+    for (int32_t k = 0; k < n_old; k++) {
+        names_grown[k] = meta.device_names[k];
+        trained_grown[k] = meta.dev_trained[k];
+        for (int j = 0; j < K; j++) desc_grown[k * K + j] = meta.desc_raw[k * K + j];
+    }
+    if (grow) names_grown[n_old] = (char *)o.device;
+    trained_grown[id] = 1;
+    if (K) {
+        /* Descriptors of the new device come from the dataset when it names
+         * the same columns; unknown otherwise. */
+        for (int j = 0; j < K; j++) {
+            double v = NAN;
+            for (int c = 0; c < d.n_descriptors; c++)
+                if (!strcmp(d.descriptor_names[c], meta.desc_names[j])) v = d.descriptors[col * d.n_descriptors + c];
+            if (grow || isnan(desc_grown[id * K + j])) desc_grown[id * K + j] = v;
+        }
+        descriptor_normalise(desc_norm, desc_grown + (size_t)id * K, 1, K, meta.desc_mean, meta.desc_std);
+    }
+
+    batch_spec bs = {
+        .max_batch_graphs = 64,
+        .feat_mean = meta.feat_mean,
+        .feat_std = meta.feat_std,
+        .n_node_t = meta.n_node_t,
+        .n_graph_t = meta.n_graph_t,
+        .node_targets = node_t,
+        .graph_targets = graph_t,
+        .node_mu = meta.node_mu,
+        .node_sigma = meta.node_sigma,
+        .graph_mu = meta.graph_mu,
+        .graph_sigma = meta.graph_sigma,
+        .n_dev = 1,
+        .model_dev = &id,
+        .data_dev = &col,
+        .n_desc = K,
+        .dev_desc = K ? desc_norm : NULL,
+    };
+    if (batcher_init(&b, &d, &bs, &err) != 0) goto done;
+    if (model_build(&old_m, &meta.cfg, &b.lim, &err) != 0 ||
+        checkpoint_read_params(o.checkpoint, &old_m.params, 0, &err) != 0)
+        goto done;
+    model_config cfg = meta.cfg;
+    cfg.n_devices = n_new;
+    if (model_build(&m, &cfg, &b.lim, &err) != 0) goto done;
+    copy_params(&m, &old_m, meta.dev_trained, n_old);
+
+    /* Which parameters move: the device's embedding row, plus the heads. */
+    param_store *ps = &m.params;
+    uint8_t *movable = calloc((size_t)ps->n_tensors, 1);
+    if (!movable) {
+        gp_errorf(&err, "out of memory");
+        goto done;
+    }
+    movable[m.dev_emb] = 1;
+    if (o.heads)
+        for (int i = 0; i < ps->n_tensors; i++)
+            if (!strncmp(ps->t[i].name, "node_head.", 10) || !strncmp(ps->t[i].name, "graph_head.", 11))
+                movable[i] = 1;
+    adam_config ac;
+    adam_config_defaults(&ac);
+    ac.lr = o.lr;
+    int De = cfg.device_dim;
+    double first_loss = NAN, last_loss = NAN;
+    for (int step = 1; step <= o.steps; step++) {
+        double L = 0;
+        for (int64_t b0 = 0; b0 < n_shots; b0 += 64) {
+            int64_t cnt = n_shots - b0 < 64 ? n_shots - b0 : 64;
+            gnn_batch gb;
+            batcher_fill(&b, shots + b0, cnt, &gb);
+            if (model_forward(&m, &gb, &err) != 0) {
+                free(movable);
+                goto done;
+            }
+            if (cfg.n_node_targets)
+                L += loss_term(m.d_node_out, NULL, m.node_out, b.node_y, gb.n_nodes, cfg.n_node_targets,
+                               b.node_sigma, LOSS_MSE_LOG, 1.0f);
+            if (cfg.n_graph_targets)
+                L += loss_term(m.d_graph_out, NULL, m.graph_out, b.graph_y, cnt, cfg.n_graph_targets, b.graph_sigma,
+                               LOSS_MSE_LOG, 1.0f);
+            if (b0 == 0) params_zero_grad(ps);
+            model_backward(&m, &gb);
+        }
+        if (step == 1) first_loss = L;
+        last_loss = L;
+        /* Freeze: zero every gradient but the movable ones, and within the
+         * embedding every row but the device's. */
+        for (int i = 0; i < ps->n_tensors; i++) {
+            float *g = param_grad(ps, i);
+            if (!movable[i]) {
+                memset(g, 0, (size_t)param_count(ps, i) * sizeof(float));
+            } else if (i == m.dev_emb) {
+                float keep[1024];
+                memcpy(keep, g + (size_t)id * De, (size_t)De * sizeof(float));
+                memset(g, 0, (size_t)param_count(ps, i) * sizeof(float));
+                memcpy(g + (size_t)id * De, keep, (size_t)De * sizeof(float));
+            }
+        }
+        adam_step(ps, &ac, step, ac.lr);
+    }
+    free(movable);
+    if (!o.quiet)
+        fprintf(stderr, "gnnadapt: %s: %lld shots, %d steps (%s): loss %.4f -> %.4f\n", o.device, (long long)n_shots,
+                o.steps, o.heads ? "embedding and heads" : "embedding only", first_loss, last_loss);
+
+    /* Write the adapted checkpoint, then test on the device's other graphs. */
+    checkpoint_meta out = meta;
+    out.cfg = cfg;
+    out.n_devices = n_new;
+    out.device_names = names_grown;
+    out.dev_trained = trained_grown;
+    out.desc_raw = desc_grown;
+    char *cfg_text = NULL;
+    {
+        size_t len = (meta.run_config ? strlen(meta.run_config) : 2) + strlen(o.device) + 256;
+        cfg_text = malloc(len);
+        if (cfg_text)
+            snprintf(cfg_text, len, "{\"adapted_from\": %s, \"device\": \"%s\", \"shots\": %lld, \"method\": \"%s\"}",
+                     meta.run_config ? meta.run_config : "{}", o.device, (long long)n_shots,
+                     o.heads ? "heads" : "embedding");
+    }
+    out.run_config = cfg_text;
+    int wrc = checkpoint_write(o.output, &out, ps, 0, &err);
+    free(cfg_text);
+    if (wrc != 0) goto done;
+
+    if (n_rest > 0) {
+        predict_options po = {64, 0, LOSS_MSE_LOG, 1.0f, 1.0f};
+        if (predict_run(&p, &m, &b, rest, n_rest, &po, &err) != 0) goto done;
+        char *devn[1] = {(char *)o.device};
+        report_names rn = {devn, meta.node_t_names, meta.node_t_units, meta.graph_t_names, meta.graph_t_units};
+        char title[160];
+        snprintf(title, sizeof title, "%s: %lld held-out graphs after adapting from %lld", o.device, (long long)n_rest,
+                 (long long)n_shots);
+        cJSON *rows = report_metrics(o.quiet ? NULL : stdout, title, &p, &rn);
+        if (o.metrics && rows) {
+            char *text = cJSON_Print(rows);
+            int mrc = text ? atomic_file_write_text(o.metrics, text, &err) : -1;
+            free(text);
+            if (mrc != 0) {
+                cJSON_Delete(rows);
+                goto done;
+            }
+        }
+        cJSON_Delete(rows);
+    }
+    rc = 0;
+done:
+    if (rc) fail(&err, hint);
+    predictions_free(&p);
+    batcher_free(&b);
+    model_free(&m);
+    model_free(&old_m);
+    dataset_free(&d);
+    checkpoint_meta_free(&meta);
+    free(shots);
+    free(rest);
+    free(desc_norm);
+    free(names_grown);
+    free(trained_grown);
+    free(desc_grown);
+    return rc;
+}
