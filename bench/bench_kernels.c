@@ -266,7 +266,8 @@ int main(int argc, char **argv)
             bench_gemm_shape(M + 37, 64, 64, reps); /* with a remainder block */
         }
         if (csr) {
-            bench_csr(4096, 10, 0, 64, reps);     /* in: 1 MB, L2-resident */
+            bench_csr(1024, 10, 0, 64, reps);     /* in: 256 KB, fits L2 */
+            bench_csr(8192, 10, 0, 64, reps);     /* in: 2 MB, fits L3 */
             bench_csr(200000, 10, 512, 64, reps); /* in: 51 MB, local ids */
             bench_csr(200000, 10, 0, 64, reps);   /* in: 51 MB, random ids */
         }

@@ -62,25 +62,12 @@ int gemm_plan_init(gemm_plan *p, int K, int N, gp_error *err)
     p->K = K;
     p->N = N;
     libxsmm_init();
-    /* Every kernel of the plan, full blocks and each remainder size, is
-     * dispatched here, so the execute functions read a table and never JIT,
-     * lock or allocate. Measured for all 5 x 64: 2-17 ms for a new shape on
-     * the shared 2-core machines, 0.1 ms for one already in libxsmm's
-     * registry (kernels are shared between plans of the same shape). */
-    for (int beta = 0; beta < 2; beta++) {
-        p->fwd_rem[beta][0] = NULL;
-        p->bwd_data_rem[beta][0] = NULL;
-        for (int r = 1; r < KERNELS_ROW_BLOCK; r++) {
-            p->fwd_rem[beta][r] = dispatch_fwd(K, N, r, beta);
-            p->bwd_data_rem[beta][r] = dispatch_fwd(N, K, r, beta); /* dX = dY Wt: the forward with K, N swapped */
-        }
-    }
+    /* Full-block kernels now; remainder sizes on first use (ensure_rem). */
     p->fwd_beta0 = dispatch_fwd(K, N, KERNELS_ROW_BLOCK, 0);
     p->fwd_beta1 = dispatch_fwd(K, N, KERNELS_ROW_BLOCK, 1);
     p->bwd_data_beta0 = dispatch_fwd(N, K, KERNELS_ROW_BLOCK, 0);
     p->bwd_data_beta1 = dispatch_fwd(N, K, KERNELS_ROW_BLOCK, 1);
     p->bwd_weight = dispatch_bwd_weight(K, N, KERNELS_ROW_BLOCK);
-    for (int r = 1; r < KERNELS_ROW_BLOCK; r++) p->bwd_weight_rem[r] = dispatch_bwd_weight(K, N, r);
 
     int threads = omp_get_max_threads();
     if (threads > KERNELS_MAX_THREADS) threads = KERNELS_MAX_THREADS;
@@ -107,6 +94,22 @@ void gemm_plan_free(gemm_plan *p)
 
 /* ---- execute ---- */
 
+/* Dispatches the kernels for a remainder of M % 64 rows if this plan has
+ * not met that size yet. Called before parallel regions, so single-threaded;
+ * the cast is for this cache only. */
+static void ensure_rem(const gemm_plan *cp, int64_t M)
+{
+    const int r = (int)(M % KERNELS_ROW_BLOCK);
+    gemm_plan *p = (gemm_plan *)cp;
+    if (r == 0 || (p->rem_ready >> r & 1)) return;
+    for (int beta = 0; beta < 2; beta++) {
+        p->fwd_rem[beta][r] = dispatch_fwd(p->K, p->N, r, beta);
+        p->bwd_data_rem[beta][r] = dispatch_fwd(p->N, p->K, r, beta); /* dX = dY Wt: the forward with K, N swapped */
+    }
+    p->bwd_weight_rem[r] = dispatch_bwd_weight(p->K, p->N, r);
+    p->rem_ready |= (uint64_t)1 << r;
+}
+
 static int64_t nblocks(int64_t M)
 {
     return (M + KERNELS_ROW_BLOCK - 1) / KERNELS_ROW_BLOCK;
@@ -130,6 +133,10 @@ static void gemm_rows(void *const full[2], void *const rem[2][KERNELS_ROW_BLOCK]
     const int beta = accumulate ? 1 : 0;
     const int64_t nb = nblocks(M);
     const void *kfull = full[beta];
+    /* Blocks are independent and computed the same way by any thread, so a
+     * dynamic schedule changes no bit of the result; it lets one thread take
+     * over the blocks of another that the OS has descheduled (shared
+     * machines). One atomic per 64-row block is noise next to its GEMM. */
 #pragma omp parallel for schedule(dynamic, 1) if (nb > 1)
     for (int64_t b = 0; b < nb; b++) {
         const int64_t r0 = b * KERNELS_ROW_BLOCK;
@@ -142,12 +149,14 @@ static void gemm_rows(void *const full[2], void *const rem[2][KERNELS_ROW_BLOCK]
 void gemm_forward(const gemm_plan *p, float *Y, const float *X, const float *W, int64_t M, int accumulate)
 {
     void *const full[2] = {p->fwd_beta0, p->fwd_beta1};
+    ensure_rem(p, M);
     gemm_rows(full, p->fwd_rem, Y, X, W, M, p->K, p->N, accumulate);
 }
 
 void gemm_backward_data(const gemm_plan *p, float *dX, const float *dY, const float *Wt, int64_t M, int accumulate)
 {
     void *const full[2] = {p->bwd_data_beta0, p->bwd_data_beta1};
+    ensure_rem(p, M);
     gemm_rows(full, p->bwd_data_rem, dX, dY, Wt, M, p->N, p->K, accumulate);
 }
 
@@ -173,6 +182,7 @@ void gemm_backward_weight(gemm_plan *p, float *dW, const float *X, const float *
 {
     const int64_t nb = nblocks(M);
     if (nb == 0) return;
+    ensure_rem(p, M);
     int64_t want = omp_get_max_threads();
     if (want > p->scratch_threads) want = p->scratch_threads;
     if (want > nb) want = nb;

@@ -21,7 +21,8 @@
 #include "../common/gp_error.h"
 
 /* Rows per libxsmm call; the remainder of a batch (M % 64 rows) goes to a
- * kernel dispatched for that size by gemm_plan_init (see fwd_rem). */
+ * kernel dispatched for that size the first time the size occurs (see
+ * fwd_rem), before any parallel region, and cached in the plan. */
 #define KERNELS_ROW_BLOCK 64
 #define KERNELS_MAX_THREADS 64
 
@@ -44,6 +45,12 @@ typedef struct gemm_plan {
     void *fwd_rem[2][KERNELS_ROW_BLOCK];       /* [beta][r] */
     void *bwd_data_rem[2][KERNELS_ROW_BLOCK];  /* [beta][r] */
     void *bwd_weight_rem[KERNELS_ROW_BLOCK];   /* [r] */
+    /* Bit r set: the remainder kernels of r rows are dispatched (NULL then
+     * means "libxsmm refused: use cblas"). Filled lazily because JIT-ing all
+     * 5 x 63 sizes up front cost 4-17 ms per shape, most of a prediction's
+     * time, while a run meets only a few sizes. A plan is therefore not to
+     * be executed from two threads at once. */
+    uint64_t rem_ready;
     /* per-thread dW partials, (scratch_threads - 1) x K x N: thread 0 of
      * gemm_backward_weight accumulates into dW itself, thread t > 0 into
      * slice t - 1; the slices are added to dW in thread order. */
