@@ -4,7 +4,7 @@
 # every CTest test in both (Check suites inside, plus the CLI and script tests).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-gp_ensure_packages
+gp_ensure_packages python3-torch python3-torchvision python3-onnx python3-matplotlib
 gp_build "$GP_ROOT/build"
 gp_log "tests (release build)"
 (cd "$GP_ROOT/build" && ctest --output-on-failure --no-tests=error -j "$(nproc)")

@@ -1,0 +1,442 @@
+#!/usr/bin/python3
+"""Tests of the PyTorch profiler and the ONNX importer (fast: well under a minute).
+
+    /usr/bin/python3 scripts/test_profiler.py [-v]
+
+Needs python3-torch, python3-torchvision, python3-onnx; skips everything
+(exit 0, with a message) when they are missing.  When a gnndata binary is
+found (build*/gnndata or $GNNDATA) the end-to-end test also packs the
+profiler's output with it.
+"""
+
+import collections
+import csv
+import glob
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    HAVE_TORCH = True
+except ImportError:
+    HAVE_TORCH = False
+HAVE_ONNX = importlib.util.find_spec("onnx") is not None
+
+import gen_fbnet  # noqa: E402
+import gen_nb201  # noqa: E402
+import gpgraph  # noqa: E402
+
+if HAVE_TORCH:
+    torch.set_num_threads(1)
+    from torchprof import families, labelcost, specs, timing, tograph  # noqa: E402
+    import profile_torch  # noqa: E402
+
+
+def op_counts(doc, skip=()):
+    return collections.Counter(n["op"] for n in doc["nodes"] if n["op"] not in skip)
+
+
+def conv_sigs(doc):
+    return collections.Counter(
+        (n["op"], tuple(n.get("attrs", {}).get("kernel", [1, 1])), tuple(n.get("attrs", {}).get("stride", [1, 1])),
+         n.get("attrs", {}).get("groups", 1), tuple(n["out_shape"]))
+        for n in doc["nodes"] if n["op"] in ("conv2d", "dwconv2d"))
+
+
+def check_shapes(tc, doc):
+    """Every in_shapes prefix matches the producers' out_shapes (the C reader's rule)."""
+    shape = {}
+    for n in doc["nodes"]:
+        if "in_shapes" in n:
+            tc.assertGreaterEqual(len(n["in_shapes"]), len(n.get("inputs", [])), n["name"])
+            for i, s in zip(n.get("inputs", []), n["in_shapes"]):
+                tc.assertEqual(shape[i], s, "%s reads %s" % (n["name"], i))
+        shape[n["name"]] = n["out_shape"]
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def find_gnndata():
+    env = os.environ.get("GNNDATA")
+    if env and os.access(env, os.X_OK):
+        return env
+    for p in sorted(glob.glob(os.path.join(ROOT, "build*", "gnndata"))):
+        if os.access(p, os.X_OK) and "asan" not in p:
+            return p
+    return None
+
+
+if HAVE_TORCH:
+    class Toy(nn.Module):
+        """Covers the conversion rules: modules, functions, methods, a
+        parameter read by an add, a chunk (tuple), shape arithmetic, x * x,
+        a zero op, adaptive pools."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False)
+            self.bn = nn.BatchNorm2d(8)
+            self.act = nn.ReLU6()
+            self.dw = nn.Conv2d(8, 8, 5, padding=2, groups=8)
+            self.scale = nn.Parameter(torch.ones(8, 1, 1))
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.pool2 = nn.AdaptiveAvgPool2d(2)
+            self.fc = nn.Linear(8, 4)
+
+        def forward(self, x):
+            h = self.act(self.bn(self.conv(x)))
+            h = self.dw(h) + self.scale          # add reading a parameter
+            parts = h.chunk(2, dim=1)             # tuple, both halves used
+            a, b = parts[0], parts[1]
+            h = torch.cat([b, a * 0.0], dim=1)    # zero op
+            h = F.hardtanh(h, 0.0, 6.0) * h       # relu6 (functional), then x * x-like mul
+            h = F.max_pool2d(h, 3, 1, 1)
+            q = self.pool2(h)                     # adaptive pool to 2x2: avgpool2d
+            n = h.size(0)                         # shape arithmetic: not a node
+            g = self.pool(h).view(n, -1)
+            z = torch.zeros_like(self.fc.bias).expand(n, 4)   # constant, shaped by x: not a node
+            return torch.softmax(self.fc(g), dim=-1) + q.mean() + z
+
+    class Unpacks(nn.Module):
+        """Fails symbolic tracing (iterates over x.shape): make_fx fallback."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+            self.bn = nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            n, c, h, w = x.shape
+            y = torch.relu(self.bn(self.conv(x)))
+            return y.reshape(n, c * h * w)
+
+
+@unittest.skipUnless(HAVE_TORCH, "python3-torch not installed")
+class ConvertTest(unittest.TestCase):
+    def convert(self, m, x, name="g"):
+        gm, tracer, why = tograph.trace(m.eval(), x)
+        conv = tograph.convert(gm, name, tracer=tracer)
+        gpgraph.validate_graph(conv.doc)
+        check_shapes(self, conv.doc)
+        json.loads(json.dumps(conv.doc))
+        return conv, tracer, why
+
+    def test_toy_mapping(self):
+        conv, tracer, why = self.convert(Toy(), torch.randn(2, 3, 16, 16))
+        self.assertEqual(tracer, "symbolic_trace")
+        self.assertIsNone(why)
+        by = {n["name"]: n for n in conv.doc["nodes"]}
+        ops = op_counts(conv.doc)
+        self.assertEqual(by["conv"]["op"], "conv2d")
+        self.assertEqual(by["conv"]["attrs"], {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1],
+                                               "dilation": [1, 1]})
+        self.assertEqual(by["dw"]["op"], "dwconv2d")
+        self.assertEqual(by["dw"]["attrs"]["groups"], 8)
+        self.assertEqual(by["act"]["attrs"]["fn"], "relu6")
+        self.assertEqual(by["bn"]["op"], "batchnorm")
+        # the parameter is an input from outside the graph, listed after the graph input
+        add = by["add"]
+        self.assertEqual(add["inputs"], ["dw"])
+        self.assertEqual(add["in_shapes"], [[2, 8, 8, 8], [8, 1, 1]])
+        # chunk: a tuple node with both elements used -> the node plus two view nodes
+        self.assertEqual(by["chunk"]["meta"]["outputs"], [[2, 4, 8, 8], [2, 4, 8, 8]])
+        getitems = [n for n in conv.doc["nodes"] if n.get("inputs") == ["chunk"]]
+        self.assertEqual(len(getitems), 2)
+        self.assertTrue(all(n["op"] == "view" for n in getitems))
+        self.assertEqual(by["mul"]["attrs"]["fn"], "zero")
+        self.assertEqual(by["hardtanh"]["op"], "activation")
+        self.assertEqual(by["hardtanh"]["attrs"]["fn"], "relu6")
+        self.assertEqual(by["mul_1"]["inputs"], ["hardtanh", "cat"])
+        self.assertEqual(by["max_pool2d"]["attrs"], {"kernel": [3, 3], "stride": [1, 1], "padding": [1, 1]})
+        self.assertEqual(by["pool"]["op"], "global_avgpool")
+        self.assertEqual(by["pool2"]["op"], "avgpool2d")
+        self.assertEqual(by["pool2"]["attrs"]["kernel"], [4, 4])
+        self.assertEqual(by["fc"]["op"], "linear")
+        self.assertEqual(by["softmax"]["op"], "softmax")
+        # x.size(0) is shape arithmetic: hidden, never an input
+        self.assertNotIn("size", by)
+        self.assertIn("size", [n.name for n in conv.hidden])
+        self.assertEqual(by["view"]["inputs"], ["pool"])
+        self.assertNotIn("zeros_like", by)
+        self.assertNotIn("expand", by)
+        self.assertEqual(by["add_2"]["inputs"], ["add_1"])
+        self.assertEqual(by["add_2"]["in_shapes"], [[2, 4], [2, 4]])
+        self.assertEqual(by["mean"]["op"], "other")
+        self.assertEqual(by["mean"]["out_shape"], [])
+        self.assertEqual(ops["input"], 1)
+        self.assertEqual(ops["output"], 1)
+        self.assertEqual(conv.doc["nodes"][-1]["out_shape"], [2, 4])
+
+    def test_make_fx_fallback(self):
+        conv, tracer, why = self.convert(Unpacks(), torch.randn(1, 4, 6, 6))
+        self.assertEqual(tracer, "make_fx")
+        self.assertIn("TraceError", why)
+        ops = op_counts(conv.doc)
+        self.assertEqual(ops["conv2d"], 1)
+        self.assertEqual(ops["batchnorm"], 1)
+        self.assertEqual(ops["activation"], 1)
+        # batch norm's saved statistics are folded away: no view reads the BN node
+        bn = [n for n in conv.doc["nodes"] if n["op"] == "batchnorm"][0]
+        self.assertFalse([n for n in conv.doc["nodes"] if n["op"] == "view" and n.get("inputs") == [bn["name"]]])
+        self.assertEqual(conv.doc["nodes"][-1]["out_shape"], [1, 144])
+        self.assertEqual(conv.doc["meta"]["tracer"], "make_fx")
+
+    def test_nb201_matches_generator(self):
+        archs = ["|none~0|+|skip_connect~0|nor_conv_1x1~1|+|nor_conv_3x3~0|avg_pool_3x3~1|none~2|",
+                 "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+                 "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"]
+        for a in archs:
+            ref = gen_nb201.build_nb201(a).to_json()
+            m, x = families.build({"family": "nb201", "arch": a, "batch": 1})
+            conv, tracer, _ = self.convert(m, x)
+            self.assertEqual(tracer, "symbolic_trace")
+            self.assertEqual(op_counts(conv.doc), op_counts(ref), a)
+            self.assertEqual(conv_sigs(conv.doc), conv_sigs(ref), a)
+            self.assertEqual(len(conv.doc["nodes"]), len(ref["nodes"]))
+
+    def test_fbnet_matches_generator(self):
+        choices = ["k3_e1", "k3_e1_g2", "k5_e6", "skip", "k5_e1_g2", "k3_e3", "skip", "k5_e3", "k3_e6",
+                   "skip", "k5_e1", "k3_e1_g2", "k3_e3", "k5_e6", "skip", "k3_e1", "k5_e3", "k3_e6", "k5_e1_g2",
+                   "skip", "k3_e3", "k5_e6"]
+        ref = gen_fbnet.build_fbnet(choices).to_json()
+        m, x = families.build({"family": "fbnet", "choices": choices, "batch": 1})
+        conv, tracer, _ = self.convert(m, x)
+        self.assertEqual(tracer, "symbolic_trace")
+        # the channel shuffle is one view node in gen_fbnet, three here
+        self.assertEqual(op_counts(conv.doc, skip=("view",)), op_counts(ref, skip=("view",)))
+        self.assertEqual(conv_sigs(conv.doc), conv_sigs(ref))
+
+    def test_rcnn_matches_generator(self):
+        for i in range(3):
+            sp = {"family": "rcnn", "seed": 7, "index": i, "nodes": 40, "spread": 0.0, "batch": 1}
+            ref = families.rcnn_doc(sp)
+            m, x = families.build(sp)
+            conv, tracer, _ = self.convert(m, x)
+            self.assertEqual(op_counts(conv.doc), op_counts(ref))
+            self.assertEqual(conv_sigs(conv.doc), conv_sigs(ref))
+            self.assertEqual(len(conv.doc["nodes"]), 40)
+
+
+@unittest.skipUnless(HAVE_TORCH, "python3-torch not installed")
+class TimingTest(unittest.TestCase):
+    def test_node_timer_runs_the_model(self):
+        m = Toy().eval()
+        x = torch.randn(2, 3, 16, 16)
+        gm, _, _ = tograph.trace(m, x)
+        prof, timer = timing.profile_graph(gm, x, repeats=3, min_seconds=0, warmup=1)
+        import numpy as np
+        buf = np.zeros(len(timer.steps), dtype=np.int64)
+        with torch.no_grad():
+            out = timer.run(x, buf)
+            ref = gm(x)
+        self.assertTrue(torch.allclose(out, ref))
+        self.assertEqual(prof.nodes.shape, (3, len(timer.nodes)))
+        self.assertTrue((prof.nodes >= 0).all())
+        self.assertTrue((prof.whole > 0).all())
+        # tensors are freed after their last use, as the generated forward does
+        with torch.no_grad():
+            self.assertGreater(timing.timer_overhead_ns(200), 0)
+
+    def test_labelcost(self):
+        fl = labelcost.flops("conv2d", None, {"kernel": [3, 3], "groups": 1}, [[1, 16, 8, 8]], [1, 32, 8, 8])
+        self.assertEqual(fl, 2.0 * 32 * 64 * 16 * 9)
+        self.assertEqual(labelcost.flops("dwconv2d", None, {"kernel": [3, 3], "groups": 16}, [[1, 16, 8, 8]],
+                                         [1, 16, 8, 8]), 2.0 * 16 * 64 * 9)
+        self.assertEqual(labelcost.bytes_moved("view", None, [[4, 4]], [16], aliases=True), 0.0)
+        self.assertEqual(labelcost.bytes_moved("view", None, [[4, 4]], [16], aliases=False), 128.0)
+        u, b = labelcost.utilization(2e9, 1e6, 0.02, 100.0, 20.0)     # intensity 2000 > ridge 5
+        self.assertEqual(b, "compute")
+        self.assertAlmostEqual(u, 1.0)
+        u, b = labelcost.utilization(1e6, 2e8, 0.02, 100.0, 20.0)     # intensity 0.005 < ridge 5
+        self.assertEqual(b, "memory")
+        self.assertAlmostEqual(u, 0.5)
+        self.assertEqual(labelcost.utilization(0, 0, 1.0, 100.0, 20.0), (None, None))
+
+    def test_specs(self):
+        s = specs.build_specs(["zoo", "nb201", "rcnn"], 2, [1, 4], rcnn_nodes=30, rcnn_max_gflops=0)
+        names = [x["name"] for x in s]
+        self.assertEqual(len(names), len(set(names)))
+        self.assertEqual(names[:3], ["resnet18_b1", "nb201_0_b1" if gpgraph.default_data_file(
+            "help_nb201", "nb201_archs.csv") else "nb201_s1_0_b1", "rcnn_1_0_b1"])
+        self.assertIn("resnet34_b4", names)
+        self.assertEqual(len([n for n in names if n.startswith("rcnn")]), 4)
+        # deterministic: same list again
+        self.assertEqual(names, [x["name"] for x in specs.build_specs(["zoo", "nb201", "rcnn"], 2, [1, 4],
+                                                                      rcnn_nodes=30, rcnn_max_gflops=0)])
+        # the FLOP cap skips big random CNNs (deterministically)
+        capped = specs.rcnn_specs(3, [1], nodes=30, max_gflops=0.05)
+        self.assertTrue(all(labelcost.graph_flops(families.rcnn_doc(x)) <= 0.05e9 for x in capped))
+
+
+@unittest.skipUnless(HAVE_TORCH, "python3-torch not installed")
+class CliTest(unittest.TestCase):
+    def run_cli(self, out, *extra):
+        cmd = [sys.executable, os.path.join(HERE, "profile_torch.py"), "--models", "nb201,zoo", "--count", "1",
+               "--threads", "1", "--repeats", "2", "--min-seconds", "0", "--warmup", "1", "--quick-device",
+               "--ref-every", "1", "--ref-repeats", "2", "--res", "64", "--no-eager", "--out-dir", out] + list(extra)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        return p.stderr
+
+    def test_end_to_end_and_resume(self):
+        with tempfile.TemporaryDirectory() as out:
+            err = self.run_cli(out)
+            self.assertIn("ETA", err)
+            graphs = list(gpgraph.read_jsonl(os.path.join(out, "graphs.jsonl")))
+            names = [g["name"] for g in graphs]
+            self.assertEqual(len(names), 2)
+            self.assertIn("resnet18_r64_b1", names)
+            for g in graphs:
+                gpgraph.validate_graph(g)
+                check_shapes(self, g)
+            with open(os.path.join(out, "labels.csv"), newline="") as f:
+                rows = list(csv.DictReader(f))
+            self.assertEqual(list(rows[0].keys()), list(profile_torch.LABEL_COLS))
+            dev = "cpu_%s_t1" % profile_torch.machine.cpu_short_name()
+            nodes = {g["name"]: {n["name"] for n in g["nodes"]} for g in graphs}
+            units = {}
+            for r in rows:
+                self.assertEqual(r["device"], dev)
+                v = float(r["value"])
+                self.assertTrue(v >= 0 and v == v and v != float("inf"))
+                units.setdefault(r["target"], set()).add(r["unit"])
+                if r["node"]:
+                    self.assertIn(r["node"], nodes[r["graph"]])
+            self.assertEqual(units["latency_ms"], {"ms"})
+            self.assertEqual(units["utilization"], {"ratio"})
+            for g in names:
+                whole = [r for r in rows if r["graph"] == g and r["node"] == "" and r["target"] == "latency_ms"]
+                self.assertEqual(len(whole), 1)
+                per_node = [r for r in rows if r["graph"] == g and r["node"] and r["target"] == "latency_ms"]
+                self.assertEqual(len(per_node), len(nodes[g]) - 2)      # not input / output
+            with open(os.path.join(out, "devices.csv"), newline="") as f:
+                drows = list(csv.DictReader(f))
+            self.assertEqual([d["device"] for d in drows], [dev])
+            self.assertGreater(float(drows[0]["peak_gflops"]), 1.0)
+            self.assertGreater(float(drows[0]["mem_bw_gbs"]), 0.5)
+            with open(os.path.join(out, "summary.json")) as f:
+                summ = json.load(f)
+            self.assertEqual(summ["profiled"], 2)
+            self.assertTrue(any(k.startswith("nb201@") for k in summ["per_family"]))
+            self.assertIn(dev, summ["reference"])
+            self.assertGreaterEqual(summ["reference"][dev]["measurements"], 2)
+
+            gnndata = find_gnndata()
+            if gnndata:
+                h5 = os.path.join(out, "x.h5")
+                p = subprocess.run([gnndata, "pack", "-o", h5, "--labels", os.path.join(out, "labels.csv"),
+                                    "--devices", os.path.join(out, "devices.csv"),
+                                    os.path.join(out, "graphs.jsonl")], capture_output=True, text=True)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                p = subprocess.run([gnndata, "validate", h5], capture_output=True, text=True)
+                self.assertEqual(p.returncode, 0, p.stderr)
+
+            # resume: nothing left to do, files unchanged
+            before = read(os.path.join(out, "labels.csv"))
+            err = self.run_cli(out)
+            self.assertIn("0 to profile", err)
+            self.assertEqual(read(os.path.join(out, "labels.csv")), before)
+
+            # a torn last line and a cut-short block are repaired on resume
+            with open(os.path.join(out, "labels.csv"), "a") as f:
+                f.write("newgraph,n1,%s,latency_ms,1.0,ms\nnewgraph,n2,%s,lat" % (dev, dev))
+            graphs_, done, failed, base = profile_torch.load_state(out)
+            self.assertEqual(read(os.path.join(out, "labels.csv")), before)
+            self.assertEqual(len(done), 2)
+            self.assertIn(dev, base)
+
+
+@unittest.skipUnless(HAVE_TORCH and HAVE_ONNX, "python3-torch or python3-onnx not installed")
+class OnnxTest(unittest.TestCase):
+    def test_torchvision_export(self):
+        import torchvision
+        import onnx_to_graph
+        m = torchvision.models.resnet18(weights=None).eval()
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "resnet18.onnx")
+            torch.onnx.export(m, torch.randn(1, 3, 64, 64), path, opset_version=13)
+            out = os.path.join(d, "resnet18.json")
+            self.assertEqual(onnx_to_graph.main([path, "-o", out]), 0)
+            with open(out) as f:
+                doc = json.load(f)
+        gpgraph.validate_graph(doc)
+        check_shapes(self, doc)
+        ops = op_counts(doc)
+        self.assertEqual(doc["name"], "resnet18")
+        self.assertEqual(ops["conv2d"], 20)          # batch norm folded into conv by the exporter
+        self.assertEqual(ops["add"], 8)
+        self.assertEqual(ops["linear"], 1)
+        self.assertEqual(ops["global_avgpool"], 1)
+        self.assertEqual(ops["input"], 1)
+        self.assertEqual(doc["nodes"][-1]["out_shape"], [1, 1000])
+        first = [n for n in doc["nodes"] if n["op"] == "conv2d"][0]
+        self.assertEqual(first["attrs"]["kernel"], [7, 7])
+        self.assertEqual(first["attrs"]["stride"], [2, 2])
+        self.assertEqual(first["attrs"]["padding"], [3, 3])
+
+    def test_identity_initializers_constants(self):
+        import numpy as np
+        from onnx import TensorProto, helper, numpy_helper
+        import onnx_to_graph
+        w = numpy_helper.from_array(np.ones((4, 1, 3, 3), np.float32), "W")
+        bias = numpy_helper.from_array(np.ones((4, 1, 1), np.float32), "B")
+        lo = numpy_helper.from_array(np.array(0.0, np.float32), "lo")
+        hi = numpy_helper.from_array(np.array(6.0, np.float32), "hi")
+        shp = numpy_helper.from_array(np.array([1, -1], np.int64), "shp")
+        nodes = [helper.make_node("Identity", ["x"], ["xi"], name="id"),
+                 helper.make_node("Conv", ["xi", "W"], ["c"], name="dw", group=4, pads=[1, 1, 1, 1],
+                                  kernel_shape=[3, 3]),
+                 helper.make_node("Clip", ["c", "lo", "hi"], ["r"], name="clip"),
+                 helper.make_node("Add", ["r", "B"], ["a"], name="addb"),
+                 helper.make_node("Shape", ["a"], ["s"], name="shape"),
+                 helper.make_node("Split", ["a"], ["p", "q"], name="split", axis=1),
+                 helper.make_node("Mul", ["p", "q"], ["m"], name="mul"),
+                 helper.make_node("Reshape", ["m", "shp"], ["y"], name="flat")]
+        graph = helper.make_graph(
+            nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 5, 5]),
+                         helper.make_tensor_value_info("W", TensorProto.FLOAT, [4, 1, 3, 3])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=[w, bias, lo, hi, shp])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        with self.assertRaises(onnx_to_graph.ConvertError):
+            onnx_to_graph.convert(model, "g")                 # N is symbolic
+        doc = onnx_to_graph.convert(model, "g", {"N": 1})
+        gpgraph.validate_graph(doc)
+        check_shapes(self, doc)
+        by = {n["name"]: n for n in doc["nodes"]}
+        self.assertEqual([n["name"] for n in doc["nodes"] if n["op"] == "input"], ["x"])   # W is an initializer
+        self.assertNotIn("id", by)
+        self.assertNotIn("shape", by)
+        self.assertEqual(by["dw"]["op"], "dwconv2d")
+        self.assertEqual(by["dw"]["inputs"], ["x"])
+        self.assertNotIn("in_shapes", by["dw"])
+        self.assertEqual(by["clip"]["op"], "activation")
+        self.assertEqual(by["clip"]["attrs"]["fn"], "relu6")
+        self.assertEqual(by["addb"]["in_shapes"], [[1, 4, 5, 5], [4, 1, 1]])
+        self.assertEqual(by["split"]["meta"]["outputs"], [[1, 2, 5, 5], [1, 2, 5, 5]])
+        self.assertEqual(by["mul"]["inputs"], ["split", "split:1"])
+        self.assertEqual(by["flat"]["op"], "view")
+        self.assertEqual(by["flat"]["out_shape"], [1, 50])
+        self.assertEqual(doc["nodes"][-1]["op"], "output")
+
+
+if __name__ == "__main__":
+    if not HAVE_TORCH:
+        print("test_profiler: python3-torch not installed: skipping", file=sys.stderr)
+    unittest.main()
