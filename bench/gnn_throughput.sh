@@ -15,8 +15,10 @@
 #     --graphs  workload size (default 10000, the issue's; 2000 for a quick run)
 #     --epochs  timed epochs per measurement, median reported (default 3)
 #     --budget  stop timing further epochs of a measurement after S seconds
-#               (default 90), so a loaded machine still finishes
-# Full size takes about 6-8 minutes on a 2-core machine. Build directory:
+#               (default 60), so a loaded machine still finishes
+# Full size takes about 5-6 minutes on an idle 2-core machine (estimated from
+# its epoch times), 14 minutes measured while other jobs kept the load at
+# 4-6: two threads then stall on each other. Build directory:
 # $GP_BUILD_DIR, default build/; $GP_CMAKE_ARGS adds CMake arguments (e.g.
 # -DGNNPERF_WERROR=OFF to measure while a warning elsewhere fails the build).
 set -euo pipefail
@@ -24,7 +26,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 GRAPHS=10000
 EPOCHS=3
-BUDGET=90
+BUDGET=60
 while [ $# -gt 0 ]; do
     case "$1" in
     --graphs) GRAPHS="$2"; shift 2 ;;
