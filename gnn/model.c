@@ -278,6 +278,14 @@ void model_free(model *m)
     memset(m, 0, sizeof *m);
 }
 
+void model_prepare_training(model *m)
+{
+    gemm_plan *plans[] = {&m->plan_in, &m->plan_hh, &m->plan_hx, &m->plan_ex, &m->plan_desc, &m->plan_node_out,
+                          &m->plan_graph_out};
+    for (size_t k = 0; k < sizeof plans / sizeof plans[0]; k++)
+        if (plans[k]->K > 0) gemm_plan_prepare_all(plans[k]);
+}
+
 #define PV(i) param_value(&m->params, (i))
 #define PG(i) param_grad(&m->params, (i))
 #define PT(i) (m->wt + m->params.t[(i)].offset)

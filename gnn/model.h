@@ -126,6 +126,11 @@ typedef struct model {
 int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_error *err);
 void model_free(model *m);
 
+/* Dispatches every kernel the model can need for any batch size, so that
+ * training steps allocate nothing (see gemm_plan_prepare_all). Prediction
+ * skips it: one process predicting a few graphs meets few sizes. */
+void model_prepare_training(model *m);
+
 /* Forward pass. Results: m->node_out (N*D, Tn) and m->graph_out (G*D, Tg),
  * pairs row-major (row, device). Fails only when the batch exceeds the
  * limits or names a device outside the table. */

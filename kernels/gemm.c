@@ -146,6 +146,11 @@ static void gemm_rows(void *const full[2], void *const rem[2][KERNELS_ROW_BLOCK]
     }
 }
 
+void gemm_plan_prepare_all(gemm_plan *p)
+{
+    for (int64_t r = 1; r < KERNELS_ROW_BLOCK; r++) ensure_rem(p, r);
+}
+
 void gemm_forward(const gemm_plan *p, float *Y, const float *X, const float *W, int64_t M, int accumulate)
 {
     void *const full[2] = {p->fwd_beta0, p->fwd_beta1};

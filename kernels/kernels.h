@@ -65,6 +65,10 @@ typedef struct gemm_plan {
  * gemm_backward_weight is deterministic for a given thread count: rows are
  * split into fixed contiguous ranges and partials summed in thread order. */
 int gemm_plan_init(gemm_plan *p, int K, int N, gp_error *err);
+/* Dispatches every remainder size now (2-17 ms per new shape), so that no
+ * later call JITs or allocates: for training loops, where each step must
+ * allocate nothing whatever the batch size. */
+void gemm_plan_prepare_all(gemm_plan *p);
 void gemm_plan_free(gemm_plan *p);
 
 /* Y[M x N] (= or +=) X[M x K] W[K x N]. */

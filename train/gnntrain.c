@@ -320,6 +320,7 @@ static int setup(run *r, gp_error *err)
     if (r->eb.lim.max_graphs > lim.max_graphs) lim.max_graphs = r->eb.lim.max_graphs;
     if (r->eb.lim.max_devices > lim.max_devices) lim.max_devices = r->eb.lim.max_devices;
     if (model_build(&r->m, &cfg, &lim, err) != 0) return -1;
+    model_prepare_training(&r->m);
     r->best_params = malloc((size_t)r->m.params.size * sizeof(float));
     if (!r->best_params) return gp_errorf(err, "out of memory");
     memcpy(r->best_params, r->m.params.value, (size_t)r->m.params.size * sizeof(float));

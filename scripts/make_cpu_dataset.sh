@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Regenerates the shipped CPU dataset (datasets/cpu/cpu.h5 and heldout.h5)
+# by profiling on this machine: profile_torch.py, then a split that keeps
+# the held-out torchvision models out of the training file, then gnndata.
+# Run it on a quiet machine (see datasets/cpu/README.md); it resumes when
+# rerun with the same arguments.
+#
+#   scripts/make_cpu_dataset.sh [RUN_DIR] [profile_torch.py options...]
+# default options: --models all --count 400 --threads 1 --repeats 8
+#                  --min-seconds 0.1 --warmup 2
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+RUN="${1:-$GP_ROOT/out/cpu_run}"
+shift || true
+OPTS=("$@")
+[ ${#OPTS[@]} -gt 0 ] || OPTS=(--models all --count 400 --threads 1 --repeats 8 --min-seconds 0.1 --warmup 2)
+HELDOUT="resnet18_b1,mobilenet_v2_b1,squeezenet1_1_b1"
+gp_ensure_packages python3-torch python3-torchvision
+gp_build "$GP_ROOT/build"
+gp_log "profiling into $RUN: ${OPTS[*]}"
+/usr/bin/python3 "$GP_ROOT/scripts/profile_torch.py" "${OPTS[@]}" --out-dir "$RUN"
+gp_log "splitting off the held-out models: $HELDOUT"
+/usr/bin/python3 - "$RUN" "$HELDOUT" <<'PY'
+import csv, json, sys
+run, held = sys.argv[1], set(sys.argv[2].split(","))
+names = set()
+with open(f"{run}/graphs.jsonl") as f, open(f"{run}/train.jsonl", "w") as tr, open(f"{run}/heldout.jsonl", "w") as ho:
+    for line in f:
+        name = json.loads(line)["name"]
+        names.add(name)
+        (ho if name in held else tr).write(line)
+missing = held - names
+if missing:
+    sys.exit(f"make_cpu_dataset: held-out models not profiled: {', '.join(sorted(missing))}")
+with open(f"{run}/labels.csv", newline="") as f, open(f"{run}/train_labels.csv", "w", newline="") as tr, \
+        open(f"{run}/heldout_labels.csv", "w", newline="") as ho:
+    rows = csv.reader(f)
+    header = next(rows)
+    wt, wh = csv.writer(tr), csv.writer(ho)
+    wt.writerow(header)
+    wh.writerow(header)
+    for r in rows:
+        (wh if r[0] in held else wt).writerow(r)
+PY
+NOTE="profiled on $(hostname) $(date -u +%Y-%m-%dT%H:%MZ) by scripts/make_cpu_dataset.sh ${OPTS[*]}"
+"$GP_ROOT/build/gnndata" pack -o "$GP_ROOT/datasets/cpu/cpu.h5" --labels "$RUN/train_labels.csv" \
+    --devices "$RUN/devices.csv" --note "$NOTE" "$RUN/train.jsonl"
+"$GP_ROOT/build/gnndata" pack -o "$GP_ROOT/datasets/cpu/heldout.h5" --labels "$RUN/heldout_labels.csv" \
+    --devices "$RUN/devices.csv" --note "$NOTE (held-out models)" "$RUN/heldout.jsonl"
+cp "$RUN/summary.json" "$GP_ROOT/datasets/cpu/summary.json"
+ls -la "$GP_ROOT/datasets/cpu/"
