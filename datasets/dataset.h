@@ -66,6 +66,11 @@ int dataset_validate(const dataset *d, gp_error *err);
  * temporary is left. Validates d first. */
 int dataset_write_h5(const dataset *d, const char *path, gp_error *err);
 
+/* The same, optionally without /nodes/features: that cache is for outside
+ * readers only (gnnperf recomputes features), and it is most of a shipped
+ * file's size. */
+int dataset_write_h5_opts(const dataset *d, const char *path, int with_features, gp_error *err);
+
 /* Reads and fully validates a dataset file into d (which must be freshly
  * initialised). Every dataset's type, rank and shape is checked before it is
  * read; sizes are bounded so a hostile file cannot make the reader allocate

@@ -125,6 +125,10 @@ static int write_nodes(h5w *w, const graph_set *s, const float *features)
     if (put(w, "/nodes/in_shapes", H5T_STD_I64LE, H5T_NATIVE_INT64, 2, n_in_total, GRAPH_MAX_RANK, i64) != 0)
         goto done;
 
+    if (!features) { /* the caller asked for a file without the cache */
+        rc = 0;
+        goto done;
+    }
     int f = featurize_dim();
     hid_t ds = h5w_array(w, "/nodes/features", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, n, f, features);
     if (ds < 0) goto done;
@@ -186,6 +190,11 @@ static int write_all(h5w *w, const dataset *d, const graph_set *s, const float *
 
 int dataset_write_h5(const dataset *d, const char *path, gp_error *err)
 {
+    return dataset_write_h5_opts(d, path, 1, err);
+}
+
+int dataset_write_h5_opts(const dataset *d, const char *path, int with_features, gp_error *err)
+{
     h5_quiet();
     if (!d || !path) return gp_errorf(err, "dataset_write_h5: NULL dataset or path");
     if (dataset_validate(d, err) != 0) return gp_error_prefix(err, "%s: not written", path);
@@ -209,6 +218,10 @@ int dataset_write_h5(const dataset *d, const char *path, gp_error *err)
         goto done;
     }
     featurize_nodes(&s, features);
+    if (!with_features) {
+        free(features);
+        features = NULL;
+    }
 
     atomic_file af;
     if (atomic_file_begin(&af, path, err) != 0) goto done;

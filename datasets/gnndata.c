@@ -22,10 +22,13 @@ static const char USAGE[] =
     "usage: gnndata <command> [options]\n"
     "\n"
     "commands:\n"
-    "  pack -o OUT.h5 [--labels LABELS.csv] [--devices DEVICES.csv] [--note TEXT] GRAPH.json|GRAPHS.jsonl...\n"
+    "  pack -o OUT.h5 [--labels LABELS.csv] [--devices DEVICES.csv] [--note TEXT] [--no-features]\n"
+    "       GRAPH.json|GRAPHS.jsonl...\n"
     "      Read JSON graphs (docs/graph-json.md) and optional label and device tables\n"
     "      (docs/label-table.md), validate everything, and write one HDF5 dataset\n"
     "      (docs/dataset-format.md). OUT.h5 is replaced only if everything succeeds.\n"
+    "      --no-features leaves out the cached feature matrix (for outside readers;\n"
+    "      gnnperf recomputes it), which is most of a file's size.\n"
     "  validate DATASET.h5...\n"
     "      Load and fully check each dataset; print one line per file.\n"
     "  summary DATASET.h5\n"
@@ -75,7 +78,7 @@ static int cmd_pack(int argc, char **argv)
 {
     const char *out = NULL, *labels = NULL, *devices = NULL, *note = NULL;
     char **inputs = calloc((size_t)argc, sizeof(char *));
-    int n_inputs = 0;
+    int n_inputs = 0, with_features = 1;
     if (!inputs) return 1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -89,6 +92,10 @@ static int cmd_pack(int argc, char **argv)
                             : !strcmp(a, "--devices")                  ? &devices
                             : !strcmp(a, "--note")                     ? &note
                                                                        : NULL;
+        if (!strcmp(a, "--no-features")) {
+            with_features = 0;
+            continue;
+        }
         if (slot) {
             if (i + 1 >= argc) {
                 free(inputs);
@@ -121,7 +128,7 @@ static int cmd_pack(int argc, char **argv)
     if (devices && devices_csv_read(&d, devices, &err) != 0) goto done;
     if (labels && labels_csv_read(&d, labels, &err) != 0) goto done;
     d.provenance = make_provenance(n_inputs, inputs, labels, devices, note);
-    if (dataset_write_h5(&d, out, &err) != 0) goto done;
+    if (dataset_write_h5_opts(&d, out, with_features, &err) != 0) goto done;
     printf("gnndata: wrote %s: %lld graphs, %lld nodes, %lld edges, %d devices, %d targets\n", out,
            (long long)d.graphs.n_graphs, (long long)d.graphs.n_nodes, (long long)d.graphs.n_edges, d.n_devices,
            d.n_targets);

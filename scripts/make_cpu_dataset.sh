@@ -44,8 +44,8 @@ with open(f"{run}/labels.csv", newline="") as f, open(f"{run}/train_labels.csv",
 PY
 NOTE="profiled on $(hostname) $(date -u +%Y-%m-%dT%H:%MZ) by scripts/make_cpu_dataset.sh ${OPTS[*]}"
 "$GP_ROOT/build/gnndata" pack -o "$GP_ROOT/datasets/cpu/cpu.h5" --labels "$RUN/train_labels.csv" \
-    --devices "$RUN/devices.csv" --note "$NOTE" "$RUN/train.jsonl"
+    --devices "$RUN/devices.csv" --note "$NOTE" --no-features "$RUN/train.jsonl"
 "$GP_ROOT/build/gnndata" pack -o "$GP_ROOT/datasets/cpu/heldout.h5" --labels "$RUN/heldout_labels.csv" \
-    --devices "$RUN/devices.csv" --note "$NOTE (held-out models)" "$RUN/heldout.jsonl"
+    --devices "$RUN/devices.csv" --note "$NOTE (held-out models)" --no-features "$RUN/heldout.jsonl"
 cp "$RUN/summary.json" "$GP_ROOT/datasets/cpu/summary.json"
 ls -la "$GP_ROOT/datasets/cpu/"

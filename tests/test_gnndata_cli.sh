@@ -64,6 +64,9 @@ run 0 "latency_ms (per graph, ms)" summary "$WORK/ok.h5"
 run 0 "peak_gflops=110" summary "$WORK/ok.h5"
 run 0 "conv2d" summary "$WORK/ok.h5"
 
+run 0 "2 graphs" pack -o "$WORK/nofeat.h5" --no-features --labels "$CLI/labels.csv" "$CLI/graphs.jsonl"
+run 0 "ok (2 graphs" validate "$WORK/nofeat.h5"
+
 # Export, re-pack, re-export: the JSON form round-trips exactly.
 run 0 "wrote 2 graphs" export "$WORK/ok.h5" -o "$WORK/a.jsonl"
 run 0 "" pack -o "$WORK/again.h5" "$WORK/a.jsonl"
