@@ -20,6 +20,7 @@
 #include "../gnn/optim.h"
 #include "../gnn/predict.h"
 #include "../graph/featurize.h"
+#include "from_checkpoint.h"
 #include "report.h"
 
 static const char USAGE[] =
@@ -198,8 +199,7 @@ int main(int argc, char **argv)
 
     /* Which targets the dataset labels for this device. */
     int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
-    for (int t = 0; t < meta.n_node_t; t++) node_t[t] = dataset_find_target(&d, meta.node_t_names[t], LABEL_NODE);
-    for (int t = 0; t < meta.n_graph_t; t++) graph_t[t] = dataset_find_target(&d, meta.graph_t_names[t], LABEL_GRAPH);
+    checkpoint_targets_in(&meta, &d, node_t, graph_t);
     /* A graph is labelled when its first graph target (or, without graph
      * targets, any of its nodes) has a value on the device. */
     int64_t G = d.graphs.n_graphs, n_lab = 0;
@@ -286,24 +286,7 @@ int main(int argc, char **argv)
         descriptor_normalise(desc_norm, desc_grown + (size_t)id * K, 1, K, meta.desc_mean, meta.desc_std);
     }
 
-    batch_spec bs = {
-        .max_batch_graphs = 64,
-        .feat_mean = meta.feat_mean,
-        .feat_std = meta.feat_std,
-        .n_node_t = meta.n_node_t,
-        .n_graph_t = meta.n_graph_t,
-        .node_targets = node_t,
-        .graph_targets = graph_t,
-        .node_mu = meta.node_mu,
-        .node_sigma = meta.node_sigma,
-        .graph_mu = meta.graph_mu,
-        .graph_sigma = meta.graph_sigma,
-        .n_dev = 1,
-        .model_dev = &id,
-        .data_dev = &col,
-        .n_desc = K,
-        .dev_desc = K ? desc_norm : NULL,
-    };
+    batch_spec bs = checkpoint_batch_spec(&meta, node_t, graph_t, 64, 1, &id, &col, desc_norm);
     if (batcher_init(&b, &d, &bs, &err) != 0) goto done;
     if (model_build(&old_m, &meta.cfg, &b.lim, &err) != 0 ||
         checkpoint_read_params(o.checkpoint, &old_m.params, 0, &err) != 0)

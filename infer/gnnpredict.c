@@ -19,6 +19,7 @@
 #include "../graph/featurize.h"
 #include "../graph/graph_json.h"
 #include "embeddings.h"
+#include "from_checkpoint.h"
 #include "report.h"
 
 #define MAX_DEV 256
@@ -392,8 +393,7 @@ int main(int argc, char **argv)
             if (!strcmp(d.device_names[k], meta.device_names[id])) data_dev[n_dev] = k;
         n_dev++;
     }
-    for (int t = 0; t < meta.n_node_t; t++) node_t[t] = dataset_find_target(&d, meta.node_t_names[t], LABEL_NODE);
-    for (int t = 0; t < meta.n_graph_t; t++) graph_t[t] = dataset_find_target(&d, meta.graph_t_names[t], LABEL_GRAPH);
+    checkpoint_targets_in(&meta, &d, node_t, graph_t);
     int K = meta.cfg.n_descriptors;
     desc = calloc((size_t)n_dev * K + 1, sizeof(float));
     if (!desc) {
@@ -410,24 +410,7 @@ int main(int argc, char **argv)
         for (int32_t j = 0; j < n_dev; j++) memcpy(desc + j * K, all + model_dev[j] * K, (size_t)K * sizeof(float));
         free(all);
     }
-    batch_spec bs = {
-        .max_batch_graphs = o.batch,
-        .feat_mean = meta.feat_mean,
-        .feat_std = meta.feat_std,
-        .n_node_t = meta.n_node_t,
-        .n_graph_t = meta.n_graph_t,
-        .node_targets = node_t,
-        .graph_targets = graph_t,
-        .node_mu = meta.node_mu,
-        .node_sigma = meta.node_sigma,
-        .graph_mu = meta.graph_mu,
-        .graph_sigma = meta.graph_sigma,
-        .n_dev = n_dev,
-        .model_dev = model_dev,
-        .data_dev = data_dev,
-        .n_desc = K,
-        .dev_desc = K ? desc : NULL,
-    };
+    batch_spec bs = checkpoint_batch_spec(&meta, node_t, graph_t, o.batch, n_dev, model_dev, data_dev, desc);
     if (batcher_init(&b, &d, &bs, &err) != 0) goto done;
     if (model_build(&m, &meta.cfg, &b.lim, &err) != 0) goto done;
     if (checkpoint_read_params(o.checkpoint, &m.params, 0, &err) != 0) goto done;
