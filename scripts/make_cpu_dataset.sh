@@ -6,6 +6,7 @@
 # rerun with the same arguments.
 #
 #   scripts/make_cpu_dataset.sh [RUN_DIR] [profile_torch.py options...]
+# The packed files go to $GP_DATASET_DIR (default datasets/cpu).
 # default options: --models all --count 400 --threads 1 --repeats 8
 #                  --min-seconds 0.1 --warmup 2
 set -euo pipefail
@@ -15,6 +16,8 @@ shift || true
 OPTS=("$@")
 [ ${#OPTS[@]} -gt 0 ] || OPTS=(--models all --count 400 --threads 1 --repeats 8 --min-seconds 0.1 --warmup 2)
 HELDOUT="resnet18_b1,mobilenet_v2_b1,squeezenet1_1_b1"
+DEST="${GP_DATASET_DIR:-$GP_ROOT/datasets/cpu}"
+mkdir -p "$DEST"
 gp_ensure_packages python3-torch python3-torchvision
 gp_build "$GP_ROOT/build"
 gp_log "profiling into $RUN: ${OPTS[*]}"
@@ -43,9 +46,9 @@ with open(f"{run}/labels.csv", newline="") as f, open(f"{run}/train_labels.csv",
         (wh if r[0] in held else wt).writerow(r)
 PY
 NOTE="profiled on $(hostname) $(date -u +%Y-%m-%dT%H:%MZ) by scripts/make_cpu_dataset.sh ${OPTS[*]}"
-"$GP_ROOT/build/gnndata" pack -o "$GP_ROOT/datasets/cpu/cpu.h5" --labels "$RUN/train_labels.csv" \
+"$GP_ROOT/build/gnndata" pack -o "$DEST/cpu.h5" --labels "$RUN/train_labels.csv" \
     --devices "$RUN/devices.csv" --note "$NOTE" --no-features "$RUN/train.jsonl"
-"$GP_ROOT/build/gnndata" pack -o "$GP_ROOT/datasets/cpu/heldout.h5" --labels "$RUN/heldout_labels.csv" \
+"$GP_ROOT/build/gnndata" pack -o "$DEST/heldout.h5" --labels "$RUN/heldout_labels.csv" \
     --devices "$RUN/devices.csv" --note "$NOTE (held-out models)" --no-features "$RUN/heldout.jsonl"
-cp "$RUN/summary.json" "$GP_ROOT/datasets/cpu/summary.json"
-ls -la "$GP_ROOT/datasets/cpu/"
+cp "$RUN/summary.json" "$DEST/summary.json"
+ls -la "$DEST"
