@@ -32,6 +32,8 @@ static const char USAGE[] =
     "  --device NAME        the new device (a device of DATASET.h5 with labels)\n"
     "  --shots K            measured graphs to adapt from, drawn with --seed (default 10)\n"
     "  --shot-graphs LIST   or name them: comma-separated graph names\n"
+    "  --test-graphs LIST   test on these graphs only (comma-separated names;\n"
+    "                       default: every other graph labelled on the device)\n"
     "  --method M           embedding (default): fit only the device's embedding;\n"
     "                       heads: the embedding and both prediction heads\n"
     "  --steps N            optimizer steps (default 300)   --lr X (default 0.01)\n"
@@ -41,7 +43,7 @@ static const char USAGE[] =
     "  -q, --quiet\n";
 
 typedef struct opts {
-    const char *checkpoint, *dataset, *device, *output, *shot_graphs, *metrics;
+    const char *checkpoint, *dataset, *device, *output, *shot_graphs, *test_graphs, *metrics;
     int shots, steps, heads, threads, quiet;
     float lr;
     uint64_t seed;
@@ -73,7 +75,8 @@ static int parse(opts *o, int argc, char **argv)
             continue;
         }
         int takes = !strcmp(a, "--device") || !strcmp(a, "-o") || !strcmp(a, "--output") ||
-                    !strcmp(a, "--shots") || !strcmp(a, "--shot-graphs") || !strcmp(a, "--method") ||
+                    !strcmp(a, "--shots") || !strcmp(a, "--shot-graphs") || !strcmp(a, "--test-graphs") ||
+                    !strcmp(a, "--method") ||
                     !strcmp(a, "--steps") || !strcmp(a, "--lr") || !strcmp(a, "--seed") ||
                     !strcmp(a, "--metrics") || !strcmp(a, "--threads");
         if (takes) {
@@ -83,6 +86,7 @@ static int parse(opts *o, int argc, char **argv)
             if (!strcmp(a, "--device")) o->device = v;
             else if (!strcmp(a, "-o") || !strcmp(a, "--output")) o->output = v;
             else if (!strcmp(a, "--shot-graphs")) o->shot_graphs = v;
+            else if (!strcmp(a, "--test-graphs")) o->test_graphs = v;
             else if (!strcmp(a, "--metrics")) o->metrics = v;
             else if (!strcmp(a, "--method")) {
                 if (!strcmp(v, "embedding")) o->heads = 0;
@@ -255,6 +259,32 @@ int main(int argc, char **argv)
         memcpy(rest, labelled + n_shots, (size_t)n_rest * sizeof(int64_t));
     }
     free(labelled);
+    if (o.test_graphs) {
+        /* An explicit test set (a published protocol's query set). */
+        char *list = strdup(o.test_graphs);
+        n_rest = 0;
+        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+            int64_t g = graph_set_find(&d.graphs, tok);
+            if (g < 0) {
+                gp_errorf(&err, "%s: --test-graphs: no graph named '%s'", o.dataset, tok);
+                free(list);
+                goto done;
+            }
+            for (int64_t k = 0; k < n_shots; k++)
+                if (shots[k] == g) {
+                    gp_errorf(&err, "--test-graphs: '%s' is also a shot graph", tok);
+                    free(list);
+                    goto done;
+                }
+            if (n_rest >= G) {
+                gp_errorf(&err, "--test-graphs: more names than the dataset has graphs (repeated names?)");
+                free(list);
+                goto done;
+            }
+            rest[n_rest++] = g;
+        }
+        free(list);
+    }
 
     /* The grown device table. */
     int32_t n_new = grow ? n_old + 1 : n_old;

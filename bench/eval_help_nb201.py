@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""HELP's NAS-Bench-201 few-shot protocol, run with gnnperf, beside the published table.
+
+Protocol (../shared/data/README.md, help_nb201/nb201_splits_help.json):
+source devices train the model on the meta-training pool (arch 0..899,
+here 0..799 train and 800..899 validation); for each test device, 10 random
+pool archs from the middle 80% by latency on that device plus HELP's 10
+reference archs adapt it (gnnadapt: the device embedding), and Spearman rho
+is measured on the query set (arch 900..1899, middle 80% on that device);
+averaged over 10 random draws. Also at 5 and 20 samples, and the FLOPs
+baseline (rank of total FLOPs, from the C cost model's feature column).
+
+    bench/eval_help_nb201.py [--work DIR] [--draws 10] [--shots 5,10,20] [--epochs 40] [--method embedding|heads]
+
+Needs ../shared/data (or $GNNPERF_SHARED/data) and a build (build/).
+"""
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCE = ["1080ti_1", "1080ti_32", "1080ti_256", "silver_4114", "silver_4210r", "samsung_a50", "pixel3",
+          "essential_ph_1", "samsung_s7"]
+TEST = ["titan_rtx_256", "gold_6226", "fpga", "pixel2", "raspi4", "eyeriss"]
+PUBLISHED = {  # Spearman rho on the test devices, in TEST order, then the mean
+    "HELP (10 samples)": [0.987, 0.989, 0.802, 0.890, 0.940, 0.985, 0.932],
+    "FLOPs": [0.950, 0.826, 0.765, 0.846, 0.437, 0.900, 0.787],
+    "BRP-NAS (900 samples)": [0.814, 0.796, 0.666, 0.847, 0.811, 0.801, 0.789],
+}
+
+
+def data_dir():
+    env = os.environ.get("GNNPERF_SHARED")
+    d = os.path.join(env, "data") if env else os.path.join(ROOT, "..", "shared", "data")
+    if not os.path.isdir(os.path.join(d, "help_nb201")):
+        sys.exit(f"eval_help_nb201: no help_nb201 under {d} (set GNNPERF_SHARED)")
+    return d
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        sys.exit(f"eval_help_nb201: {' '.join(cmd)} failed:\n{r.stderr}")
+    return r.stdout
+
+
+def spearman(a, b):
+    def rank(v):
+        v = np.asarray(v, dtype=float)
+        order = np.argsort(v, kind="mergesort")
+        r = np.empty(len(v))
+        r[order] = np.arange(len(v))
+        vals, inv = np.unique(v, return_inverse=True)
+        return (np.bincount(inv, weights=r) / np.bincount(inv))[inv]
+    return float(np.corrcoef(rank(a), rank(b))[0, 1])
+
+
+def middle80(ids, lat):
+    """HELP keeps the middle 80% by latency on the device."""
+    ids = sorted(ids, key=lambda i: lat[i])
+    n = len(ids)
+    return ids[int(0.1 * n): n - int(0.1 * n)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", default=os.path.join(ROOT, "out", "help_nb201"))
+    ap.add_argument("--draws", type=int, default=10)
+    ap.add_argument("--shots", default="5,10,20")
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--method", default="heads", choices=("embedding", "heads"),
+                    help="what gnnadapt fits on the new device's samples")
+    ap.add_argument("--steps", type=int, default=300, help="gnnadapt optimizer steps")
+    a = ap.parse_args()
+    shots_list = [int(s) for s in a.shots.split(",")]
+    d = data_dir()
+    os.makedirs(a.work, exist_ok=True)
+    refs = json.load(open(os.path.join(d, "help_nb201", "nb201_splits_help.json")))["hardware_embedding_index"]
+    idx = sorted(set(range(1900)) | set(refs))
+    ds = os.path.join(a.work, "nb201.h5")
+    if not os.path.exists(ds):
+        print("importing archs 0..1899 and the reference archs", file=sys.stderr)
+        run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "import_nb201.py"), "--data", d, "--out-dir", a.work,
+             "--indices", ",".join(map(str, idx)), "--pack", "--gnndata", os.path.join(ROOT, "build", "gnndata")])
+    lat = {}
+    with open(os.path.join(d, "help_nb201", "nb201_latency_wide.csv")) as f:
+        for r in csv.DictReader(f):
+            i = int(r["arch_index"])
+            if i in set(idx):
+                lat[i] = {k: float(v) for k, v in r.items() if k != "arch_index"}
+    with h5py.File(ds, "r") as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["graphs/names"][()]]
+        pos = {n: k for k, n in enumerate(names)}
+    name = lambda i: f"nb201_{i}"
+    row = lambda i: pos[name(i)]
+
+    model = os.path.join(a.work, "source.h5")
+    if not os.path.exists(model):
+        print(f"training on the {len(SOURCE)} source devices, pool 0..899", file=sys.stderr)
+        cmd = [os.path.join(ROOT, "build", "gnntrain"), ds, "-o", model, "--epochs", str(a.epochs),
+               "--patience", "15", "--threads", str(a.threads), "-q",
+               "--train-range", f"{row(0)}-{row(799)}", "--val-range", f"{row(800)}-{row(899)}"]
+        for dev in SOURCE:
+            cmd += ["--device", dev]
+        run(cmd)
+
+    # FLOPs from the C cost model: column log_flops of the cached features.
+    with h5py.File(ds, "r") as f:
+        cols = [c.decode() if isinstance(c, bytes) else c for c in f["nodes/features"].attrs["column_names"]]
+        lf = f["nodes/features"][:, cols.index("log_flops")]
+        off = f["graphs/node_offsets"][()]
+    flops = np.add.reduceat(10.0 ** lf.astype(np.float64) - 1.0, off[:-1])
+
+    results = {}
+    for dev in TEST:
+        lat_d = {i: lat[i][dev] for i in lat}
+        pool = middle80(range(900), lat_d)
+        query = middle80(range(900, 1900), lat_d)
+        qnames = ",".join(name(i) for i in query)
+        results.setdefault("FLOPs (gnnperf cost model)", []).append(
+            spearman([flops[row(i)] for i in query], [lat_d[i] for i in query]))
+        for k in shots_list:
+            rhos = []
+            for draw in range(a.draws):
+                rnd = random.Random(1000 * draw + k)
+                picks = [i for i in rnd.sample(pool, k) if i not in refs] + list(refs)
+                metrics = os.path.join(a.work, f"adapt_{dev}_{k}_{draw}.json")
+                run([os.path.join(ROOT, "build", "gnnadapt"), model, ds, "--device", dev, "-o",
+                     os.path.join(a.work, "adapted.h5"), "--shot-graphs", ",".join(name(i) for i in picks),
+                     "--test-graphs", qnames, "--metrics", metrics, "-q", "--threads", str(a.threads),
+                     "--seed", str(draw), "--method", a.method, "--steps", str(a.steps)])
+                m = [r for r in json.load(open(metrics)) if r["level"] == "graph" and r["target"] == "latency_ms"]
+                rhos.append(m[0]["spearman"])
+            results.setdefault(f"gnnperf, {a.method} ({k} samples + 10 reference)", []).append(float(np.mean(rhos)))
+            print(f"{dev}: {k} samples: rho {np.mean(rhos):.3f} +- {np.std(rhos):.3f} over {a.draws} draws",
+                  file=sys.stderr)
+
+    print("HELP NAS-Bench-201 protocol, Spearman rho on the query set (middle 80%), mean of draws")
+    print("| method | " + " | ".join(TEST) + " | mean |")
+    print("|---" * (len(TEST) + 2) + "|")
+    for label, vals in list(results.items()) + [(f"{k} (published)", v[:-1]) for k, v in PUBLISHED.items()]:
+        print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in vals) + f" | {np.mean(vals):.3f} |")
+    json.dump(results, open(os.path.join(a.work, "results.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
