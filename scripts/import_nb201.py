@@ -366,6 +366,36 @@ class Progress:
 PROG = "import_nb201"
 
 
+def write_graphs_with_latency(prog, out_dir, sel, build, lat, devices, t0):
+    """Writes graphs.jsonl and the per-graph latency_ms labels of `sel`.
+
+    build(i) returns (graph name, JSON document); lat[i][device] is the
+    latency in ms (missing cells skipped). Shared by the importers whose data
+    is one whole-network latency per (architecture, device setting). On any
+    failure both files are removed, never left half-written.
+    """
+    gw = GraphWriter(os.path.join(out_dir, "graphs.jsonl"))
+    lw = Labels(os.path.join(out_dir, "labels.csv"))
+    progress = Progress(prog, "graphs", len(sel))
+    try:
+        for k, i in enumerate(sel):
+            name, doc = build(i)
+            gw.write(doc)
+            for d in devices:
+                v = lat[i].get(d)
+                if v is not None:
+                    lw.add(name, "", d, "latency_ms", v, "ms")
+            progress.tick(k + 1)
+        gw.close()
+        lw.close()
+    except BaseException:
+        gw.abort()
+        lw.abort()
+        raise
+    log(prog, "wrote %d graphs (%d nodes), %d devices, labels: %s in %.1f s"
+        % (gw.count, gw.nodes, len(devices), lw.summary(), time.time() - t0))
+
+
 def _main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_args(ap, "nb201")
@@ -411,28 +441,12 @@ def _main(argv):
     sel = [a for a in range(N_ARCHS) if keep is None or a in keep]
     if not sel:
         raise ImportFailure("--indices %s selects no architecture" % args.indices)
-    gw = GraphWriter(os.path.join(args.out_dir, "graphs.jsonl"))
-    lw = Labels(os.path.join(args.out_dir, "labels.csv"))
-    prog = Progress(PROG, "graphs", len(sel))
-    try:
-        for k, aid in enumerate(sel):
-            name = "nb201_%d" % aid
-            b = gen_nb201.build_nb201(archs[aid], name=name,
-                                      meta={"arch_index": aid, "dataset": "help_nb201"})
-            gw.write(b.to_json())
-            for d in devices:
-                v = lat[aid].get(d)
-                if v is not None:
-                    lw.add(name, "", d, "latency_ms", v, "ms")
-            prog.tick(k + 1)
-        gw.close()
-        lw.close()
-    except BaseException:
-        gw.abort()
-        lw.abort()
-        raise
-    log(PROG, "wrote %d graphs (%d nodes), %d devices, labels: %s in %.1f s"
-        % (gw.count, gw.nodes, len(devices), lw.summary(), time.time() - t0))
+    def build(aid):
+        name = "nb201_%d" % aid
+        return name, gen_nb201.build_nb201(archs[aid], name=name,
+                                           meta={"arch_index": aid, "dataset": "help_nb201"}).to_json()
+
+    write_graphs_with_latency(PROG, args.out_dir, sel, build, lat, devices, t0)
     if args.pack:
         pack(PROG, args, "HELP NAS-Bench-201 latency (help_nb201), imported by scripts/import_nb201.py")
     return 0

@@ -33,9 +33,8 @@ if HERE not in sys.path:
 
 import gpgraph  # noqa: E402
 import gen_ofa  # noqa: E402
-from import_nb201 import (ImportFailure, GraphWriter, Labels, Progress, add_common_args,  # noqa: E402
-                          batch_of_setting, log, pack, read_wide, resolve_data_dir, run_main,
-                          write_devices)
+from import_nb201 import (ImportFailure, add_common_args, batch_of_setting, log, pack,  # noqa: E402
+                          read_wide, resolve_data_dir, run_main, write_devices, write_graphs_with_latency)
 
 PROG = "import_ofa"
 N_ARCHS = 5000
@@ -77,28 +76,11 @@ def _main(argv):
     sel = [a for a in range(N_ARCHS) if keep is None or a in keep]
     if not sel:
         raise ImportFailure("--indices %s selects no architecture" % args.indices)
-    gw = GraphWriter(os.path.join(args.out_dir, "graphs.jsonl"))
-    lw = Labels(os.path.join(args.out_dir, "labels.csv"))
-    prog = Progress(PROG, "graphs", len(sel))
-    try:
-        for i, a in enumerate(sel):
-            name = "ofa_%d" % a
-            doc = gen_ofa.build_ofa(archs[a], name=name,
-                                    meta={"arch_id": a, "dataset": "help_ofa"}).to_json()
-            gw.write(doc)
-            for d in settings:
-                v = lat[a].get(d)
-                if v is not None:
-                    lw.add(name, "", d, "latency_ms", v, "ms")
-            prog.tick(i + 1)
-        gw.close()
-        lw.close()
-    except BaseException:
-        gw.abort()
-        lw.abort()
-        raise
-    log(PROG, "wrote %d graphs (%d nodes), %d devices, labels: %s in %.1f s"
-        % (gw.count, gw.nodes, len(settings), lw.summary(), time.time() - t0))
+    def build(a):
+        name = "ofa_%d" % a
+        return name, gen_ofa.build_ofa(archs[a], name=name, meta={"arch_id": a, "dataset": "help_ofa"}).to_json()
+
+    write_graphs_with_latency(PROG, args.out_dir, sel, build, lat, settings, t0)
     if args.pack:
         pack(PROG, args, "HELP Once-for-All MobileNetV3 latency (help_ofa), imported by "
                          "scripts/import_ofa.py")
