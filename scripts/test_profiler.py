@@ -363,6 +363,115 @@ class CliTest(unittest.TestCase):
             self.assertIn(dev, base)
 
 
+@unittest.skipUnless(HAVE_TORCH, "python3-torch not installed")
+class CudaPipelineTest(unittest.TestCase):
+    """profile_cuda.py and ncu_occupancy.py without a GPU: the latency pass
+    with host timestamps (--cpu-test), the marker pass, and the occupancy
+    labels from a synthetic ncu CSV laid out as ncu --csv --page raw writes it."""
+
+    def test_latency_markers_occupancy(self):
+        import ncu_occupancy
+        with tempfile.TemporaryDirectory() as out:
+            common = ["--cpu-test", "--models", "nb201,rcnn", "--count", "1", "--batch", "1,2"]
+            p = subprocess.run([sys.executable, os.path.join(HERE, "profile_cuda.py"), "latency"] + common +
+                               ["--repeats", "2", "--node-repeats", "2", "--min-seconds", "0", "--out-dir", out],
+                               capture_output=True, text=True, timeout=240)
+            self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+            graphs = list(gpgraph.read_jsonl(os.path.join(out, "graphs.jsonl")))
+            self.assertEqual(sorted(g["name"] for g in graphs),
+                             ["nb201_0_b1", "nb201_0_b2", "rcnn_1_2_b1", "rcnn_1_2_b2"])
+            for g in graphs:
+                gpgraph.validate_graph(g)
+                self.assertEqual(g["meta"]["source"], "profile_cuda.py")
+            with open(os.path.join(out, "labels.csv"), newline="") as f:
+                rows = list(csv.DictReader(f))
+            self.assertEqual({r["device"] for r in rows}, {"cpu_test"})
+            for g in graphs:
+                named = {n["name"] for n in g["nodes"] if n["op"] not in ("input", "output")}
+                lat = {r["node"] for r in rows if r["graph"] == g["name"] and r["target"] == "latency_ms"}
+                self.assertEqual(lat, named | {""})
+
+            markers = os.path.join(out, "markers.csv")
+            p = subprocess.run([sys.executable, os.path.join(HERE, "profile_cuda.py"), "markers"] + common +
+                               ["--marker-log", markers], capture_output=True, text=True, timeout=240)
+            self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+            mk = ncu_occupancy.read_markers(markers)
+            self.assertEqual([m for m in mk if m[1] == ""][-1], ("", ""))
+            self.assertEqual(sum(1 for m in mk if m[1] == ""), len(graphs) + 1)
+
+            # ncu's raw CSV: a header, a units row, then one row per kernel in launch order;
+            # two kernels per node (durations 1 and 3 us, occupancy 20 % and 60 %), none for
+            # '-' markers, one stray kernel at each graph boundary (input copies).  The run is
+            # cut off inside the last graph: that graph must get no labels.
+            cut_graph = mk[-2][0]
+            lines = ['"ID","Process ID","Kernel Name","gpu__time_duration.sum",'
+                     '"sm__warps_active.avg.pct_of_peak_sustained_active","sm__maximum_warps_per_active_cycle_pct"',
+                     '"","","","usecond","%","%"']
+            kid = 0
+
+            def kernel(name, dur, occ):
+                nonlocal kid
+                lines.append('"%d","7","%s","%s","%s","100"' % (kid, name, dur, occ))
+                kid += 1
+            seen_cut = 0
+            for g, n in mk:
+                seen_cut += g == cut_graph
+                if seen_cut > 3:
+                    break
+                kernel("void at::cuda::(anonymous namespace)::spin_kernel(long)", "0.5", "1")
+                if n == "":
+                    kernel("void at::native::vectorized_elementwise_kernel<4>(int)", "1,000", "90")
+                elif n != "-":
+                    kernel("sm90_xmma_fprop_implicit_gemm", "1", "20")
+                    kernel("void cudnn::bn_fw_inf_1C11_kernel_NCHW(float)", "3", "60")
+            ncu_csv = os.path.join(out, "ncu.csv")
+            with open(ncu_csv, "w") as f:
+                f.write("==PROF== Connected to process 7\n" + "\n".join(lines) + "\n")
+            occ = os.path.join(out, "occ.csv")
+            rc = ncu_occupancy.main(["--ncu-csv", ncu_csv, "--markers", markers, "--device", "cpu_test",
+                                     "-o", occ])
+            self.assertEqual(rc, 0)
+            with open(occ, newline="") as f:
+                orows = list(csv.DictReader(f))
+            done_graphs = {r["graph"] for r in orows}
+            self.assertEqual(done_graphs, {g["name"] for g in graphs} - {cut_graph})
+            for r in orows:
+                self.assertAlmostEqual(float(r["value"]), 0.5, places=6)   # (1*0.2 + 3*0.6) / 4
+                self.assertEqual(r["target"], "occupancy")
+            n_nodes = sum(1 for g, n in mk if g in done_graphs and n not in ("", "-"))
+            self.assertEqual(sum(1 for r in orows if r["node"]), n_nodes)
+
+            gnndata = find_gnndata()
+            if gnndata:
+                both = os.path.join(out, "all.csv")
+                with open(both, "w") as f:
+                    f.write(read(os.path.join(out, "labels.csv")))
+                    f.write("".join(read(occ).splitlines(True)[1:]))
+                h5 = os.path.join(out, "gpu.h5")
+                p = subprocess.run([gnndata, "pack", "-o", h5, "--labels", both, "--devices",
+                                    os.path.join(out, "devices.csv"), os.path.join(out, "graphs.jsonl")],
+                                   capture_output=True, text=True)
+                self.assertEqual(p.returncode, 0, p.stderr)
+
+            # --drop-last-node leaves each graph's last node unlabelled
+            rc = ncu_occupancy.main(["--ncu-csv", ncu_csv, "--markers", markers, "--device", "cpu_test",
+                                     "-o", occ, "--drop-last-node"])
+            self.assertEqual(rc, 0)
+            with open(occ, newline="") as f:
+                self.assertEqual(sum(1 for r in csv.DictReader(f) if r["node"]), n_nodes - len(done_graphs))
+
+            # kernels before the first marker are start-up work: ignored; more markers than logged: error
+            kernels = ncu_occupancy.read_ncu_csv(ncu_csv)
+            per, seen, before = ncu_occupancy.assign([{"name": "other", "id": -1}] + kernels, mk)
+            self.assertEqual(before, 1)
+            with self.assertRaises(ncu_occupancy.NcuError):
+                ncu_occupancy.assign(kernels, mk[:3])
+            with open(ncu_csv, "w") as f:
+                f.write("no header here\n")
+            self.assertEqual(ncu_occupancy.main(["--ncu-csv", ncu_csv, "--markers", markers, "--device", "d",
+                                                 "-o", occ]), 1)
+
+
 @unittest.skipUnless(HAVE_TORCH and HAVE_ONNX, "python3-torch or python3-onnx not installed")
 class OnnxTest(unittest.TestCase):
     def test_torchvision_export(self):

@@ -87,7 +87,21 @@ class NodeTimer:
     # ------------------------------------------------------------- codegen
 
     def _compile(self, timed):
-        g = {"pc": _PC}
+        if not timed:
+            return self.compile_wrapped()
+        fn, src = self.compile_wrapped(
+            pre=lambda i: ["t0 = pc()"], post=lambda i: ["t1 = pc()", "T[%d] = t1 - t0" % i],
+            extra_args="T", extra_globals={"pc": _PC}, want_source=True)
+        self.source = src
+        return fn
+
+    def compile_wrapped(self, pre=None, post=None, extra_args="", extra_globals=None, want_source=False):
+        """A straight-line run(x[, extra_args]) of the graph's calls in order,
+        with the lines pre(i) before and post(i) after the call of node i
+        (call_module/call_function/call_method nodes only).  The CPU timer
+        wraps calls in perf_counter reads; the CUDA timer (cudatiming.py) in
+        spin kernels and events; the occupancy pass in marker kernels."""
+        g = dict(extra_globals or {})
         consts = []
 
         def const(v):
@@ -119,7 +133,7 @@ class NodeTimer:
             parts += ["%s=%s" % (k, expr(v)) for k, v in (kwargs or {}).items()]
             return ", ".join(parts)
 
-        lines = ["def run(x%s):" % (", T" if timed else "")]
+        lines = ["def run(x%s):" % ((", " + extra_args) if extra_args else "")]
         ret = "None"
         for i, (kind, fn, a, kw, free) in enumerate(self.steps):
             if kind == K_PLACEHOLDER:
@@ -132,13 +146,9 @@ class NodeTimer:
                     call = "f%d(%s)" % (i, call_args(a, kw))
                 else:
                     call = "%s.%s(%s)" % (expr(a[0]), fn, call_args(a[1:], kw))
-                if timed:
-                    lines.append("    t0 = pc()")
-                    lines.append("    v%d = %s" % (i, call))
-                    lines.append("    t1 = pc()")
-                    lines.append("    T[%d] = t1 - t0" % i)
-                else:
-                    lines.append("    v%d = %s" % (i, call))
+                lines += ["    " + ln for ln in (pre(i) if pre else [])]
+                lines.append("    v%d = %s" % (i, call))
+                lines += ["    " + ln for ln in (post(i) if post else [])]
             else:
                 ret = expr(a)
             dels = ["v%d" % j for j in free if self.steps[j][0] != K_CONST]
@@ -146,11 +156,9 @@ class NodeTimer:
                 lines.append("    del " + ", ".join(dels))
         lines.append("    return " + ret)
         src = "\n".join(lines) + "\n"
-        code = compile(src, "<nodetimer %s>" % ("timed" if timed else "plain"), "exec")
+        code = compile(src, "<nodetimer>", "exec")
         exec(code, g)
-        if timed:
-            self.source = src
-        return g["run"]
+        return (g["run"], src) if want_source else g["run"]
 
     def run(self, x, times):
         t = [0] * self._n

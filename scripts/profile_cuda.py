@@ -1,0 +1,342 @@
+#!/usr/bin/python3
+"""Profile PyTorch models on a CUDA GPU into gnnperf graphs and labels.
+
+The GPU counterpart of profile_torch.py, for the same model families (it
+uses the same builders, tracer and graph converter), in two passes:
+
+  latency   build, trace, convert each network; time it on the GPU:
+            whole-model latency (CUDA events around one synchronised run,
+            median/p10/p90 over repeats) and per-node GPU time inside full
+            runs (spin kernel + events around each node, see
+            torchprof/cudatiming.py), plus a roofline utilization label.
+            Writes graphs.jsonl, labels.csv, devices.csv, runlog.jsonl.
+  markers   run each network once with a marker kernel before every node and
+            log the markers (graph, node) in launch order.  Meant to run
+            under Nsight Compute; scripts/ncu_occupancy.py then turns the
+            per-kernel achieved occupancy into per-node `occupancy` labels.
+
+The device is one setting of the GPU (gpu_<model>); batch size is part of
+each graph (its input shape), as graph names say (_b<batch>).
+
+Example (on a GPU machine; see scripts/profile_gpu.sh for the whole job):
+  scripts/profile_cuda.py latency --models all --count 50 --batch 1,32 --out-dir /tmp/gpu
+"""
+
+import argparse
+import csv
+import json
+import os
+import re
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from torchprof import specs as specmod  # noqa: E402
+
+LABEL_COLS = ("graph", "node", "device", "target", "value", "unit")
+DEVICE_COLS = ("device", "sms", "peak_gflops", "peak_tf32_gflops", "mem_bw_gbs", "l2_mb", "mem_gb")
+
+
+def log(msg):
+    sys.stderr.write("profile_cuda: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def device_short_name(name):
+    """'NVIDIA H100 80GB HBM3' -> 'h100'; 'NVIDIA A100-SXM4-80GB' -> 'a100'."""
+    low = name.lower()
+    m = re.search(r"\b([a-z]{1,3}\d{2,4}[a-z]?)\b", low.replace("-", " "))
+    if m and m.group(1) not in ("nvidia",):
+        return m.group(1)
+    s = re.sub(r"[^a-z0-9]+", "_", low).strip("_")
+    return s[:24] or "gpu"
+
+
+def parse_ints(s, what):
+    try:
+        v = [int(t) for t in s.split(",") if t.strip()]
+    except ValueError:
+        raise SystemExit("profile_cuda: %s: expected comma-separated integers, got %r" % (what, s))
+    if not v or min(v) < 1:
+        raise SystemExit("profile_cuda: %s: expected positive integers, got %r" % (what, s))
+    return v
+
+
+def spec_list(args):
+    fams = [f.strip() for f in args.models.split(",") if f.strip()]
+    if fams == ["all"]:
+        fams = list(specmod.FAMILIES)
+    bad = [f for f in fams if f not in specmod.FAMILIES]
+    if bad or not fams:
+        raise SystemExit("profile_cuda: --models: unknown %s (choose from %s, or all)"
+                         % (", ".join(bad) or "(none)", ", ".join(specmod.FAMILIES)))
+    batches = parse_ints(args.batch, "--batch")
+    lists = []
+    for f in fams:
+        if f == "zoo":
+            lists.append(specmod.zoo_specs(args.count, batches))
+        else:
+            lists.append(specmod.build_specs([f], args.count, batches, args.seed, 0))
+    return specmod.interleave(lists)
+
+
+def fmt(v):
+    return "%.6g" % v
+
+
+class Session:
+    """Torch state shared by both passes."""
+
+    def __init__(self, args):
+        import numpy as np
+        import torch
+        from torchprof import cudatiming, families, labelcost, tograph
+        import profile_torch
+        self.np, self.torch = np, torch
+        self.ct, self.families, self.labelcost, self.tograph = cudatiming, families, labelcost, tograph
+        self.pt = profile_torch
+        if args.cpu_test:
+            dev = "cpu"
+        else:
+            if not torch.cuda.is_available():
+                raise SystemExit("profile_cuda: torch %s sees no CUDA device (use --cpu-test to "
+                                 "exercise the pipeline on a CPU)" % torch.__version__)
+            dev = "cuda"
+        torch.backends.cudnn.benchmark = False     # deterministic kernel choice: both passes see the same kernels
+        self.be = cudatiming.Backend(dev)
+        self.args = args
+
+    def build(self, spec):
+        torch = self.torch
+        model, x = self.families.build(spec)
+        model = model.to(self.be.device)
+        x = x.to(self.be.device)
+        gm, tracer, why = self.tograph.trace(model, x)
+        conv = self.tograph.convert(gm, spec["name"], meta=self.meta(spec), tracer=tracer)
+        return model, x, gm, conv, tracer, why
+
+    def meta(self, spec):
+        m = self.pt.graph_meta(spec, self.torch)
+        m["source"] = "profile_cuda.py"
+        m["cudnn_tf32"] = bool(self.torch.backends.cudnn.allow_tf32)
+        m["matmul_tf32"] = bool(self.torch.backends.cuda.matmul.allow_tf32)
+        return m
+
+    def release(self):
+        import gc
+        gc.collect()
+        if self.be.cuda:
+            self.torch.cuda.empty_cache()
+
+
+def run_latency(args):
+    s = Session(args)
+    np, torch, lc = s.np, s.torch, s.labelcost
+    os.makedirs(args.out_dir, exist_ok=True)
+    info = s.ct.device_info(s.be, quick=args.cpu_test)
+    short = args.device_name or ("cpu_test" if args.cpu_test else "gpu_" + device_short_name(info["name"]))
+    log("device %s (%s): %d SMs, fp32 %.1f TFLOP/s, tf32 %.1f TFLOP/s, copy %.0f GB/s, torch %s"
+        % (short, info["name"], info["sms"] or 0, info["peak_gflops"] / 1e3, info["peak_tf32_gflops"] / 1e3,
+           info["mem_bw_gbs"], torch.__version__))
+    with open(os.path.join(args.out_dir, "devices.csv"), "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(DEVICE_COLS)
+        w.writerow([short] + ["" if info.get(c) is None else fmt(info[c]) for c in DEVICE_COLS[1:]])
+    gf = open(os.path.join(args.out_dir, "graphs.jsonl"), "w", encoding="utf-8")
+    lf = open(os.path.join(args.out_dir, "labels.csv"), "w", newline="", encoding="utf-8")
+    rf = open(os.path.join(args.out_dir, "runlog.jsonl"), "w", encoding="utf-8")
+    lw = csv.writer(lf, lineterminator="\n")
+    lw.writerow(LABEL_COLS)
+    rf.write(json.dumps(dict(type="device", device=short, torch=torch.__version__, **info)) + "\n")
+    specs_list = spec_list(args)
+    t0 = time.time()
+    done = 0
+    for k, spec in enumerate(specs_list):
+        el = time.time() - t0
+        if args.limit_seconds and el > args.limit_seconds:
+            log("time limit: stopping after %d of %d graphs" % (done, len(specs_list)))
+            break
+        try:
+            res = profile_one(s, spec, info, short)
+        except Exception as e:  # noqa: BLE001 -- reported, the run goes on
+            msg = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:300] if str(e) else "")
+            log("%s: failed: %s" % (spec["name"], msg))
+            rf.write(json.dumps({"type": "error", "graph": spec["name"], "error": msg}) + "\n")
+            rf.flush()
+            s.release()
+            continue
+        doc, labels, stats = res
+        gf.write(json.dumps(doc, separators=(",", ":")) + "\n")
+        for node, target, value, unit in labels:
+            lw.writerow((spec["name"], node, short, target, fmt(value), unit))
+        rf.write(json.dumps(dict(type="result", graph=spec["name"], device=short, **stats)) + "\n")
+        gf.flush()
+        lf.flush()
+        rf.flush()
+        done += 1
+        el = time.time() - t0
+        if done % 10 == 0 or k == len(specs_list) - 1:
+            rate = el / done
+            left = len(specs_list) - k - 1
+            log("%d/%d graphs, %.0f s, last %s: %.3f ms (node sum %.3f ms); ETA %.0f s%s"
+                % (k + 1, len(specs_list), el, spec["name"], stats["whole_ms"], stats["node_sum_ms"],
+                   rate * left, " (limit %.0f s)" % args.limit_seconds if args.limit_seconds else ""))
+        s.release()
+    gf.close()
+    lf.close()
+    rf.close()
+    log("%d graphs profiled in %.0f s into %s" % (done, time.time() - t0, args.out_dir))
+    return 0
+
+
+def profile_one(s, spec, info, short):
+    np, torch, lc = s.np, s.torch, s.labelcost
+    a = s.args
+    t0 = time.time()
+    model, x, gm, conv, tracer, why = s.build(spec)
+    t1 = time.time()
+    prof, timer = s.ct.profile_graph(gm, x, s.be, repeats=a.repeats, node_repeats=a.node_repeats,
+                                     warmup=a.warmup, min_seconds=a.min_seconds)
+    t2 = time.time()
+    aliases = s.pt.alias_flags(timer, x, torch)
+    index = {n: i for i, n in enumerate(timer.nodes)}
+    med = np.median(prof.nodes, axis=0)            # ms
+    whole = prof.whole
+    w_med = float(np.median(whole))
+    labels, shapes = [], {}
+    node_sum = 0.0
+    total_flops = 0.0
+    bound = {"compute": 0, "memory": 0}
+    for fxn, jn in conv.emitted:
+        shapes[jn["name"]] = jn["out_shape"]
+        if jn["op"] in ("input", "output"):
+            continue
+        ms = float(med[index[fxn]])
+        node_sum += ms
+        labels.append((jn["name"], "latency_ms", ms, "ms"))
+        attrs = jn.get("attrs", {})
+        ins = jn.get("in_shapes") or [shapes[i] for i in jn.get("inputs", [])]
+        act_ins = [shapes[i] for i in jn.get("inputs", [])]
+        fl = lc.flops(jn["op"], attrs.get("fn"), attrs, ins, jn["out_shape"])
+        total_flops += fl
+        esz = lc.DTYPE_SIZE.get(jn.get("dtype", "float32"), 4)
+        by = lc.bytes_moved(jn["op"], attrs.get("fn"), act_ins, jn["out_shape"], esz,
+                            conv.params.get(jn["name"], 0), aliases.get(fxn, False))
+        # cuDNN convolutions may use TF32 tensor cores (torch's default); matrix products may not
+        peak = info["peak_gflops"]
+        if jn["op"] in ("conv2d", "dwconv2d") and torch.backends.cudnn.allow_tf32:
+            peak = info["peak_tf32_gflops"]
+        u, b = lc.utilization(fl, by, ms / 1e3, peak, info["mem_bw_gbs"])
+        if u is not None:
+            labels.append((jn["name"], "utilization", u, "ratio"))
+            bound[b] += 1
+    labels.append(("", "latency_p10_ms", float(np.percentile(whole, 10)), "ms"))
+    labels.append(("", "latency_p90_ms", float(np.percentile(whole, 90)), "ms"))
+    labels.append(("", "latency_ms", w_med, "ms"))
+    stats = {
+        "family": spec["family"], "batch": spec.get("batch", 1), "tracer": tracer, "fallback_reason": why,
+        "nodes": len(conv.doc["nodes"]), "fx_calls": int(sum(1 for st in timer.steps if st[0] in (2, 3))),
+        "repeats": prof.repeats, "node_repeats": prof.node_repeats,
+        "whole_ms": w_med, "p10_ms": float(np.percentile(whole, 10)), "p90_ms": float(np.percentile(whole, 90)),
+        "spread": float((np.percentile(whole, 90) - np.percentile(whole, 10)) / w_med) if w_med > 0 else None,
+        "node_sum_ms": node_sum, "ratio": node_sum / w_med if w_med > 0 else None,
+        "host_call_ms": float(prof.host_ns.sum() / 1e6), "spin_short": prof.spin_short,
+        "gflops": total_flops / 1e9, "util_bound": bound,
+        "build_s": t1 - t0, "time_s": t2 - t1, "total_s": time.time() - t0,
+    }
+    doc = conv.doc
+    del model, gm, conv, prof, timer, x
+    return doc, labels, stats
+
+
+def run_markers(args):
+    """Marker pass (run it under ncu).  Marker log: one line per marker kernel
+    in launch order: seq,graph,node (node empty: graph boundary; '-' for fx
+    calls that are not graph nodes)."""
+    s = Session(args)
+    t0 = time.time()
+    seq = [0]
+    with open(args.marker_log, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(("seq", "graph", "node"))
+        done = 0
+        for spec in spec_list(args):
+            if args.limit_seconds and time.time() - t0 > args.limit_seconds:
+                log("time limit: stopping after %d graphs" % done)
+                break
+            # graph boundary first: the kernels of building and tracing the graph (shape
+            # propagation runs it) land on the boundary and are ignored
+            s.be.sync()
+            w.writerow((seq[0], spec["name"], ""))
+            seq[0] += 1
+            s.be.spin(s.ct.MARKER_CYCLES)
+            try:
+                model, x, gm, conv, _, _ = s.build(spec)
+            except Exception as e:  # noqa: BLE001
+                log("%s: failed to build/trace: %s" % (spec["name"], e))
+                continue
+            jname = {fxn: jn["name"] for fxn, jn in conv.emitted if jn["op"] not in ("input", "output")}
+            s.be.sync()
+            nodes = []
+
+            def on_marker(i):
+                nodes.append(i)
+            timer = s.ct.marker_run(gm, x, s.be, on_marker)
+            for i in nodes:
+                w.writerow((seq[0], spec["name"], jname.get(timer.nodes[i], "-")))
+                seq[0] += 1
+            f.flush()
+            done += 1
+            if done % 5 == 0:
+                log("markers: %d graphs, %d markers, %.0f s" % (done, seq[0], time.time() - t0))
+            del model, x, gm, conv, timer
+            s.release()
+        # closing boundary
+        s.be.sync()
+        w.writerow((seq[0], "", ""))
+        s.be.spin(s.ct.MARKER_CYCLES)
+        s.be.sync()
+    log("markers: %d graphs, %d markers in %.0f s -> %s" % (done, seq[0] + 1, time.time() - t0, args.marker_log))
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description="Profile PyTorch models on a CUDA GPU: gnnperf graphs, whole-model and per-node "
+                    "latency labels (latency pass) and a marker log for per-node occupancy under "
+                    "Nsight Compute (markers pass).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("pass_", metavar="PASS", choices=("latency", "markers"), help="latency or markers")
+    ap.add_argument("--models", default="all", help="families, comma-separated: zoo, nb201, fbnet, rcnn, or all")
+    ap.add_argument("--count", type=int, default=50, help="graphs per family (zoo: the first N models)")
+    ap.add_argument("--batch", default="1,32", help="batch sizes (each a separate graph)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of random archs and random CNNs")
+    ap.add_argument("--repeats", type=int, default=30, help="whole-model timed runs (at least)")
+    ap.add_argument("--min-seconds", type=float, default=0.2, help="keep timing whole runs this long")
+    ap.add_argument("--node-repeats", type=int, default=10, help="node-timed runs per graph")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed runs first")
+    ap.add_argument("--limit-seconds", type=float, default=0, help="stop starting graphs after this long")
+    ap.add_argument("--out-dir", help="latency pass: output folder (created; files overwritten)")
+    ap.add_argument("--marker-log", help="markers pass: the marker CSV to write")
+    ap.add_argument("--device-name", default=None, help="device name (default gpu_<model>, e.g. gpu_h100)")
+    ap.add_argument("--cpu-test", action="store_true",
+                    help="run the pipeline on the CPU with host timestamps (tests; labels meaningless)")
+    args = ap.parse_args(argv)
+    if args.count < 0 or args.repeats < 1 or args.node_repeats < 1:
+        ap.error("--count must be >= 0, --repeats and --node-repeats >= 1")
+    import warnings
+    warnings.filterwarnings("ignore")
+    if args.pass_ == "latency":
+        if not args.out_dir:
+            ap.error("latency: --out-dir is required")
+        return run_latency(args)
+    if not args.marker_log:
+        ap.error("markers: --marker-log is required")
+    return run_markers(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

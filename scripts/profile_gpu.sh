@@ -1,0 +1,63 @@
+#!/bin/bash
+# Profile the model families on this machine's NVIDIA GPU: latency labels,
+# then per-node achieved occupancy under Nsight Compute.  Made for a short
+# lease of a GPU machine: both passes stop themselves after a time budget and
+# everything lands in OUT_DIR (and OUT_DIR.tgz).  Pack the result here with
+# scripts/pack_gpu_dataset.sh.
+#
+#   scripts/profile_gpu.sh OUT_DIR [LATENCY_SECONDS [OCCUPANCY_SECONDS [COUNT]]]
+#
+# Needs python3 with torch (CUDA) and torchvision; ncu on PATH or under
+# /opt/nvidia/nsight-compute (the occupancy pass is skipped without it).
+# GP_CPU_TEST=1 runs the pipeline on the CPU (tests of this script only).
+set -u
+out=${1:?usage: profile_gpu.sh OUT_DIR [LATENCY_SECONDS [OCCUPANCY_SECONDS [COUNT]]]}
+lat_s=${2:-240}
+occ_s=${3:-170}
+count=${4:-200}
+here=$(cd "$(dirname "$0")" && pwd)
+py=${GP_PYTHON:-python3}
+cpu=()
+[ "${GP_CPU_TEST:-0}" = 1 ] && cpu=(--cpu-test)
+mkdir -p "$out"
+log="$out/log.txt"
+say() { echo "profile_gpu: $*" | tee -a "$log" >&2; }
+
+say "start $(date -u +%FT%TZ); latency budget ${lat_s}s, occupancy budget ${occ_s}s, up to $count graphs per family"
+if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw \
+        --format=csv >"$out/gpu_before.csv" 2>&1
+fi
+"$py" -c 'import torch, torchvision; print("torch", torch.__version__, "torchvision", torchvision.__version__,
+"cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version() if torch.cuda.is_available() else None)' \
+    2>&1 | tee -a "$log"
+
+# ---- pass 1: latency
+PYTHONUNBUFFERED=1 "$py" "$here/profile_cuda.py" latency "${cpu[@]}" --models all --count "$count" \
+    --batch 1,32 --limit-seconds "$lat_s" --out-dir "$out/latency" 2>&1 | tee -a "$log"
+rc1=${PIPESTATUS[0]}
+say "latency pass exit $rc1: $(($(wc -l <"$out/latency/graphs.jsonl" 2>/dev/null || echo 0))) graphs"
+
+# ---- pass 2: occupancy under Nsight Compute
+ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -n 1)
+if [ -n "$ncu" ] && [ ${#cpu[@]} = 0 ]; then
+    say "ncu: $ncu ($("$ncu" --version 2>&1 | tail -n 1))"
+    metrics=gpu__time_duration.sum,sm__warps_active.avg.pct_of_peak_sustained_active,sm__maximum_warps_per_active_cycle_pct,launch__registers_per_thread,launch__grid_size,launch__block_size
+    PYTHONUNBUFFERED=1 timeout -k 10 $((occ_s + 90)) "$ncu" --csv --page raw --clock-control none \
+        --cache-control none --target-processes all --metrics "$metrics" --log-file "$out/ncu.csv" \
+        "$py" "$here/profile_cuda.py" markers --models all --count "$count" --batch 1,32 \
+        --limit-seconds "$occ_s" --marker-log "$out/markers.csv" >>"$log" 2>&1
+    say "occupancy pass exit $?: $(grep -c spin_kernel "$out/ncu.csv" 2>/dev/null) markers in ncu.csv"
+elif [ ${#cpu[@]} = 1 ]; then
+    PYTHONUNBUFFERED=1 "$py" "$here/profile_cuda.py" markers "${cpu[@]}" --models all --count "$count" \
+        --batch 1,32 --limit-seconds "$occ_s" --marker-log "$out/markers.csv" >>"$log" 2>&1
+    say "cpu test: marker pass exit $? (no ncu)"
+else
+    say "no ncu found: occupancy pass skipped"
+fi
+if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw \
+        --format=csv >"$out/gpu_after.csv" 2>&1
+fi
+tar czf "$out.tgz" -C "$(dirname "$out")" "$(basename "$out")"
+say "done $(date -u +%FT%TZ): $out.tgz ($(du -h "$out.tgz" | cut -f1))"
