@@ -399,6 +399,7 @@ int main(int argc, char **argv)
     adam_config ac;
     adam_config_defaults(&ac);
     int64_t step = 0;
+    model_prepare_training(&m);
     for (int k = 0; k < WARMUP_BATCHES && k < bs.n; k++) train_batch(&m, &w, &bs.batch[k], &ac, &step, NULL);
     double t_train[99], t_infer[99], loss_first = 0, loss_last = 0;
     phase_times pt = {0, 0, 0, 0};
@@ -412,6 +413,7 @@ int main(int argc, char **argv)
         if (e == 0) loss_first = L / (double)bs.n;
         loss_last = L / (double)bs.n;
     }
+    model_set_training(&m, 0); /* inference: forward only, nothing saved for a backward pass */
     for (int k = 0; k < WARMUP_BATCHES && k < bs.n; k++) infer_batch(&m, &bs.batch[k]);
     spent = 0;
     for (int e = 0; e < epochs && (budget <= 0 || spent < budget); e++, n_infer++) {

@@ -3,6 +3,9 @@
 #include <math.h>
 #include <string.h>
 
+/* Below this many values (rows x width) a parallel region costs more than it saves. */
+#define LAYER_PARALLEL_MIN 32768
+
 void dense_forward(float *y, const float *x, const float *W, const float *b, int64_t M, int relu,
                    const gemm_plan *p)
 {
@@ -123,50 +126,51 @@ void gin_backward(float *dh, float *deps, float *dW1, float *db1, float *dW2, fl
 void layernorm_forward(float *y, float *xhat, float *rstd, const float *x, const float *gamma, const float *beta,
                        int64_t N, int H)
 {
-    for (int64_t i = 0; i < N; i++) {
-        const float *xi = x + i * H;
-        float mean = 0.0f, var = 0.0f;
-        for (int c = 0; c < H; c++) mean += xi[c];
-        mean /= (float)H;
-        for (int c = 0; c < H; c++) {
-            float d = xi[c] - mean;
-            var += d * d;
-        }
-        var /= (float)H;
-        /* 1e-5: PyTorch's default, so the reference comparison is exact. */
-        float r = 1.0f / sqrtf(var + 1e-5f);
-        rstd[i] = r;
-        float *xh = xhat + i * H, *yi = y + i * H;
-        for (int c = 0; c < H; c++) {
-            xh[c] = (xi[c] - mean) * r;
-            yi[c] = xh[c] * gamma[c] + beta[c];
-        }
+    const int64_t nch = (N + LAYERNORM_CHUNK_ROWS - 1) / LAYERNORM_CHUNK_ROWS;
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        const int64_t i0 = ch * LAYERNORM_CHUNK_ROWS, n = N - i0 < LAYERNORM_CHUNK_ROWS ? N - i0 : LAYERNORM_CHUNK_ROWS;
+        layernorm_rows_forward(y + i0 * H, xhat + i0 * H, rstd + i0, x + i0 * H, gamma, beta, n, H);
     }
 }
 
-void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
-                        const float *rstd, const float *gamma, int64_t N, int H)
+int64_t layernorm_partial_floats(int64_t N, int H)
 {
-    for (int64_t i = 0; i < N; i++) {
-        const float *dyi = dy + i * H, *xh = xhat + i * H;
-        float mean_g = 0.0f, mean_gx = 0.0f;
+    return ((N + LAYERNORM_CHUNK_ROWS - 1) / LAYERNORM_CHUNK_ROWS) * 2 * (int64_t)H;
+}
+
+void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+                        const float *rstd, const float *gamma, int64_t N, int H, float *partial)
+{
+    const int64_t nch = (N + LAYERNORM_CHUNK_ROWS - 1) / LAYERNORM_CHUNK_ROWS;
+    if (!partial || nch <= 1) {
+        layernorm_rows_backward(dx, dgamma, dbeta, dy, xhat, rstd, gamma, N, H);
+        return;
+    }
+    /* Each chunk of rows sums its dgamma/dbeta into its own slice; the slices
+     * are then added in chunk order: the same bits for any thread count. */
+#pragma omp parallel for schedule(static)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        const int64_t i0 = ch * LAYERNORM_CHUNK_ROWS, n = N - i0 < LAYERNORM_CHUNK_ROWS ? N - i0 : LAYERNORM_CHUNK_ROWS;
+        float *pg = partial + ch * 2 * H, *pb = pg + H;
+        memset(pg, 0, 2 * (size_t)H * sizeof(float));
+        layernorm_rows_backward(dx + i0 * H, pg, pb, dy + i0 * H, xhat + i0 * H, rstd + i0, gamma, n, H);
+    }
+    for (int64_t ch = 0; ch < nch; ch++) {
+        const float *pg = partial + ch * 2 * H, *pb = pg + H;
         for (int c = 0; c < H; c++) {
-            float gdy = dyi[c] * gamma[c];
-            mean_g += gdy;
-            mean_gx += gdy * xh[c];
-            dgamma[c] += dyi[c] * xh[c];
-            dbeta[c] += dyi[c];
+            dgamma[c] += pg[c];
+            dbeta[c] += pb[c];
         }
-        mean_g /= (float)H;
-        mean_gx /= (float)H;
-        float *dxi = dx + i * H;
-        for (int c = 0; c < H; c++) dxi[c] += rstd[i] * (dyi[c] * gamma[c] - mean_g - xh[c] * mean_gx);
     }
 }
 
 void attention_pool_forward(float *out, float *alpha, const float *h, const float *w, const float *b,
                             const int64_t *off, int64_t G, int H)
 {
+    /* graphs are independent: each thread owns whole graphs, so the result
+     * does not depend on the thread count */
+#pragma omp parallel for schedule(dynamic, 4) if (G > 1 && (off[G] - off[0]) * H >= LAYER_PARALLEL_MIN)
     for (int64_t g = 0; g < G; g++) {
         float *og = out + g * H;
         memset(og, 0, (size_t)H * sizeof(float));
@@ -191,10 +195,19 @@ void attention_pool_forward(float *out, float *alpha, const float *h, const floa
     }
 }
 
-void attention_pool_backward(float *dh, float *dw, float *db, const float *dout, const float *alpha,
-                             const float *h, const float *w, const int64_t *off, int64_t G, int H)
+/* Graphs per chunk of the parallel attention backward: each chunk sums its
+ * dw/db into its own slice of the partial buffer. */
+#define ATT_CHUNK_GRAPHS 4
+
+int64_t attention_partial_floats(int64_t G, int H)
 {
-    for (int64_t g = 0; g < G; g++) {
+    return (G + ATT_CHUNK_GRAPHS - 1) / ATT_CHUNK_GRAPHS * ((int64_t)H + 1);
+}
+
+static void att_back_graphs(float *dh, float *dw, float *db, const float *dout, const float *alpha, const float *h,
+                            const float *w, const int64_t *off, int64_t g0, int64_t g1, int H)
+{
+    for (int64_t g = g0; g < g1; g++) {
         const float *dg = dout + g * H;
         /* d alpha_i = dout . h_i; d s_i = alpha_i (d alpha_i - sum_j alpha_j d alpha_j) */
         float avg = 0.0f;
@@ -216,12 +229,44 @@ void attention_pool_backward(float *dh, float *dw, float *db, const float *dout,
     }
 }
 
+void attention_pool_backward(float *dh, float *dw, float *db, const float *dout, const float *alpha,
+                             const float *h, const float *w, const int64_t *off, int64_t G, int H, float *partial)
+{
+    const int64_t nch = (G + ATT_CHUNK_GRAPHS - 1) / ATT_CHUNK_GRAPHS;
+    if (!partial || nch <= 1 || (off[G] - off[0]) * H < LAYER_PARALLEL_MIN) {
+        att_back_graphs(dh, dw, db, dout, alpha, h, w, off, 0, G, H);
+        return;
+    }
+    /* graphs own their rows of dh; dw/db go through per-chunk slices added in
+     * chunk order, so the result does not depend on the thread count */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        const int64_t g0 = ch * ATT_CHUNK_GRAPHS, g1 = g0 + ATT_CHUNK_GRAPHS < G ? g0 + ATT_CHUNK_GRAPHS : G;
+        float *pw = partial + ch * ((int64_t)H + 1);
+        memset(pw, 0, ((size_t)H + 1) * sizeof(float));
+        att_back_graphs(dh, pw, pw + H, dout, alpha, h, w, off, g0, g1, H);
+    }
+    for (int64_t ch = 0; ch < nch; ch++) {
+        const float *pw = partial + ch * ((int64_t)H + 1);
+        for (int c = 0; c < H; c++) dw[c] += pw[c];
+        db[0] += pw[H];
+    }
+}
+
+#define PAIR_CHUNK_ROWS 256
+
+int64_t pair_head_partial_floats(int64_t R, int64_t D, int Hh)
+{
+    return (R + PAIR_CHUNK_ROWS - 1) / PAIR_CHUNK_ROWS * D * Hh;
+}
+
 void pair_head_forward(float *out, float *A, float *B, float *u, const float *x, const float *e, const float *W1x,
                        const float *W1e, const float *b1, const float *W2, const float *b2, int64_t R, int64_t D,
                        int Hh, const gemm_plan *px, const gemm_plan *pe, const gemm_plan *p2)
 {
     gemm_forward(px, A, x, W1x, R, 0);
     gemm_forward(pe, B, e, W1e, D, 0);
+#pragma omp parallel for schedule(static) if (R * D * Hh >= LAYER_PARALLEL_MIN)
     for (int64_t r = 0; r < R; r++) {
         for (int64_t d = 0; d < D; d++) {
             float *ur = u + (r * D + d) * Hh;
@@ -239,24 +284,40 @@ void pair_head_forward(float *out, float *A, float *B, float *u, const float *x,
 void pair_head_backward(float *dx, float *de, float *dW1x, float *dW1e, float *db1, float *dW2, float *db2,
                         const float *dout, float *du, float *dA, float *dB, const float *u, const float *x,
                         const float *e, const float *W1xt, const float *W1et, const float *W2t, int64_t R, int64_t D,
-                        int Hh, gemm_plan *px, gemm_plan *pe, gemm_plan *p2)
+                        int Hh, gemm_plan *px, gemm_plan *pe, gemm_plan *p2, float *partial)
 {
     int64_t P = R * D;
     bias_backward(db2, dout, P, p2->N);
     gemm_backward_weight(p2, dW2, u, dout, P);
     gemm_backward_data(p2, du, dout, W2t, P, 0);
     relu_backward(du, du, u, P * Hh);
-    memset(dA, 0, (size_t)(R * Hh) * sizeof(float));
-    memset(dB, 0, (size_t)(D * Hh) * sizeof(float));
-    for (int64_t r = 0; r < R; r++) {
-        float *ar = dA + r * Hh;
-        for (int64_t d = 0; d < D; d++) {
-            const float *g = du + (r * D + d) * Hh;
-            float *bd = dB + d * Hh;
-            for (int k = 0; k < Hh; k++) {
-                ar[k] += g[k];
-                bd[k] += g[k];
+    /* dA[r] = sum_d du[r, d] (rows owned by one chunk); dB[d] = sum_r du[r, d]
+     * through per-chunk slices added in chunk order (thread-count independent) */
+    const int64_t nch = (R + PAIR_CHUNK_ROWS - 1) / PAIR_CHUNK_ROWS;
+    const int par = partial && nch > 1 && P * Hh >= LAYER_PARALLEL_MIN;
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        const int64_t r0 = ch * PAIR_CHUNK_ROWS, r1 = r0 + PAIR_CHUNK_ROWS < R ? r0 + PAIR_CHUNK_ROWS : R;
+        float *pB = par ? partial + ch * D * Hh : dB;
+        if (par || ch == 0) memset(pB, 0, (size_t)(D * Hh) * sizeof(float));
+        for (int64_t r = r0; r < r1; r++) {
+            float *ar = dA + r * Hh;
+            memset(ar, 0, (size_t)Hh * sizeof(float));
+            for (int64_t d = 0; d < D; d++) {
+                const float *g = du + (r * D + d) * Hh;
+                float *bd = pB + d * Hh;
+                for (int k = 0; k < Hh; k++) {
+                    ar[k] += g[k];
+                    bd[k] += g[k];
+                }
             }
+        }
+    }
+    if (par) {
+        memset(dB, 0, (size_t)(D * Hh) * sizeof(float));
+        for (int64_t ch = 0; ch < nch; ch++) {
+            const float *pB = partial + ch * D * Hh;
+            for (int64_t k = 0; k < D * Hh; k++) dB[k] += pB[k];
         }
     }
     bias_backward(db1, dA, R, Hh);

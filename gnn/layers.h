@@ -45,6 +45,28 @@ void mp_backward(float *dh, float *dWs, float *dWp, float *dWc, float *db, const
                  const float *agg_p, const float *agg_s, const float *a, const float *h, const float *Wst,
                  const float *Wpt, const float *Wct, const graph_csr *g, int H, int agg, int residual, gemm_plan *p);
 
+/* The same layer fused with its epilogue (layer_fused.c): per 64-row block,
+ * aggregation, GEMMs, bias, ReLU, residual and (gamma != NULL) layer norm:
+ *   y = norm([h +] relu(h Ws + agg_p Wp [+ agg_s Wc] + b))
+ * bit-identical to mp_forward followed by layernorm_forward. Saved tensors
+ * (for a backward pass) go to the full (N, H) / (N) arrays in saved; a NULL
+ * entry is kept in a per-thread scratch block instead (inference).
+ * scratch: scratch_threads x mp_fused_scratch_floats(H) floats; at most
+ * scratch_threads threads run. */
+typedef struct mp_fused_saved {
+    float *agg_p, *agg_s, *a, *pre, *xhat, *rstd;
+} mp_fused_saved;
+typedef struct mp_fused_args {
+    float *y;
+    mp_fused_saved saved;
+    const float *h, *Ws, *Wp, *Wc, *b, *gamma, *beta;
+    const graph_csr *g;
+    int H, agg, residual;
+    const gemm_plan *p;
+} mp_fused_args;
+int64_t mp_fused_scratch_floats(int H);
+void mp_fused_forward(const mp_fused_args *args, float *scratch, int scratch_threads);
+
 /* GIN: u = (1 + eps) h + sum_pred(h); m = relu(u W1 + b1); a = relu(m W2 + b2); out = [h +] a.
  * saved: u (N,H), m (N,H), a (N,H). Backward scratch: dz (N,H), dm (N,H), du (N,H). */
 void gin_forward(float *out, float *u, float *m, float *a, const float *h, float eps, const float *W1,
@@ -56,12 +78,17 @@ void gin_backward(float *dh, float *deps, float *dW1, float *db1, float *dW2, fl
                   gemm_plan *p);
 
 /* Layer normalisation over each row: y = (x - mean) / sqrt(var + 1e-5) * gamma + beta.
- * saved: xhat (N,H), rstd (N). y may alias x. */
+ * saved: xhat (N,H), rstd (N). y may alias x. Rows are split over threads
+ * in chunks of LAYERNORM_CHUNK_ROWS. */
+#define LAYERNORM_CHUNK_ROWS 256
 void layernorm_forward(float *y, float *xhat, float *rstd, const float *x, const float *gamma, const float *beta,
                        int64_t N, int H);
-/* dx (+=) may not alias dy. */
+/* dx (+=) may not alias dy. partial: layernorm_partial_floats(N, H) floats
+ * of scratch for per-chunk dgamma/dbeta sums, which lets the rows run in
+ * parallel with a result independent of the thread count; NULL runs serially. */
+int64_t layernorm_partial_floats(int64_t N, int H);
 void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
-                        const float *rstd, const float *gamma, int64_t N, int H);
+                        const float *rstd, const float *gamma, int64_t N, int H, float *partial);
 
 /* Graph readouts over rows off[g] .. off[g+1]:
  *  sum / mean / max: the segment kernels.
@@ -69,8 +96,11 @@ void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
  *  out_g = sum_i alpha_i h_i. saved: alpha (N). */
 void attention_pool_forward(float *out, float *alpha, const float *h, const float *w, const float *b,
                             const int64_t *off, int64_t G, int H);
+/* partial: attention_partial_floats(G, H) floats of scratch for per-chunk
+ * dw/db sums (parallel over graphs, thread-count independent); NULL: serial. */
+int64_t attention_partial_floats(int64_t G, int H);
 void attention_pool_backward(float *dh, float *dw, float *db, const float *dout, const float *alpha,
-                             const float *h, const float *w, const int64_t *off, int64_t G, int H);
+                             const float *h, const float *w, const int64_t *off, int64_t G, int H, float *partial);
 
 /* Device-conditioned head over every (row, device) pair:
  *   pre[r, d] = A[r] + B[d] + b1, with A = x W1x (R,Hh) and B = e W1e (D,Hh)
@@ -84,6 +114,9 @@ void pair_head_forward(float *out, float *A, float *B, float *u, const float *x,
 void pair_head_backward(float *dx, float *de, float *dW1x, float *dW1e, float *db1, float *dW2, float *db2,
                         const float *dout, float *du, float *dA, float *dB, const float *u, const float *x,
                         const float *e, const float *W1xt, const float *W1et, const float *W2t, int64_t R, int64_t D,
-                        int Hh, gemm_plan *px, gemm_plan *pe, gemm_plan *p2);
+                        int Hh, gemm_plan *px, gemm_plan *pe, gemm_plan *p2, float *partial);
+/* Scratch of pair_head_backward for R rows and D devices: per-chunk dB sums
+ * (parallel over rows, thread-count independent); partial NULL: serial. */
+int64_t pair_head_partial_floats(int64_t R, int64_t D, int Hh);
 
 #endif

@@ -194,7 +194,15 @@ int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_e
         N * D * Hh + N * Hh + D * Hh,  /* du_node, dA_node, dB */
         G * D * Hh + G * Hh + G * H,   /* du_graph, dA_graph, dpooled */
         N * D * Tn + G * D * Tg,       /* d_node_out, d_graph_out */
+        0,                             /* fused-layer scratch, set below */
+        layernorm_partial_floats(N, H), /* ln_partial */
+        attention_partial_floats(G, H), /* att_partial */
+        pair_head_partial_floats(N > G ? N : G, D, Hh), /* pair_partial */
     };
+    int fused_threads = kernels_threads();
+    if (fused_threads > KERNELS_MAX_THREADS) fused_threads = KERNELS_MAX_THREADS;
+    if (fused_threads < 1) fused_threads = 1;
+    sizes[sizeof sizes / sizeof sizes[0] - 4] = fused_threads * mp_fused_scratch_floats(H);
     int64_t total = 0;
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) total += sizes[k];
     total += 64 * 16 + L * 16 * 8; /* per-buffer padding */
@@ -253,6 +261,11 @@ int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_e
     TAKE(m->dpooled, G * H);
     TAKE(m->d_node_out, N * D * Tn);
     TAKE(m->d_graph_out, G * D * Tg);
+    TAKE(m->fused_scratch, fused_threads * mp_fused_scratch_floats(H));
+    m->fused_threads = fused_threads;
+    TAKE(m->ln_partial, layernorm_partial_floats(N, H));
+    TAKE(m->att_partial, attention_partial_floats(G, H));
+    TAKE(m->pair_partial, pair_head_partial_floats(N > G ? N : G, D, Hh));
 #undef TAKE
     if (cur - m->ws_mem > total) {
         gp_errorf(err, "internal error: workspace carving overran its count");
@@ -280,6 +293,7 @@ void model_free(model *m)
 
 void model_prepare_training(model *m)
 {
+    m->training = 1;
     gemm_plan *plans[] = {&m->plan_in, &m->plan_hh, &m->plan_hx, &m->plan_ex, &m->plan_desc, &m->plan_node_out,
                           &m->plan_graph_out};
     for (size_t k = 0; k < sizeof plans / sizeof plans[0]; k++)
@@ -314,6 +328,23 @@ int model_forward(model *m, const gnn_batch *b, gp_error *err)
     for (int l = 0; l < c->n_layers; l++) {
         const layer_params *lp = &m->layer[l];
         float *out = c->norm ? m->pre_norm[l] : m->h[l + 1];
+        if (c->layer != LAYER_GIN) {
+            /* saved tensors only when a backward pass may follow */
+            const int save = m->training;
+            mp_fused_args fa = {
+                .y = m->h[l + 1],
+                .saved = {.agg_p = save ? m->agg_p[l] : NULL,
+                          .agg_s = save && lp->wc >= 0 ? m->agg_s[l] : NULL,
+                          .a = save ? m->act[l] : NULL,
+                          .xhat = save && c->norm ? m->xhat[l] : NULL,
+                          .rstd = save && c->norm ? m->rstd[l] : NULL},
+                .h = m->h[l], .Ws = PV(lp->ws), .Wp = PV(lp->wp), .Wc = lp->wc >= 0 ? PV(lp->wc) : NULL,
+                .b = PV(lp->b), .gamma = c->norm ? PV(lp->gamma) : NULL, .beta = c->norm ? PV(lp->beta) : NULL,
+                .g = &b->csr, .H = H, .agg = c->layer == LAYER_SAGE_SUM ? AGG_SUM : AGG_MEAN,
+                .residual = c->residual, .p = &m->plan_hh};
+            mp_fused_forward(&fa, m->fused_scratch, m->fused_threads);
+            continue;
+        }
         if (c->layer == LAYER_GIN)
             gin_forward(out, m->agg_p[l], m->gin_m[l], m->act[l], m->h[l], PV(lp->eps)[0], PV(lp->ws), PV(lp->b),
                         PV(lp->w2), PV(lp->b2), &b->csr, H, c->residual, &m->plan_hh);
@@ -371,20 +402,21 @@ void model_backward(model *m, const gnn_batch *b)
     if (c->n_node_targets)
         pair_head_backward(dh, m->ddev, PG(m->nh_w1x), PG(m->nh_w1e), PG(m->nh_b1), PG(m->nh_w2), PG(m->nh_b2),
                            m->d_node_out, m->du_node, m->dA_node, m->dB, m->node_u, hL, m->dev_vec, PT(m->nh_w1x),
-                           PT(m->nh_w1e), PT(m->nh_w2), N, D, Hh, &m->plan_hx, &m->plan_ex, &m->plan_node_out);
+                           PT(m->nh_w1e), PT(m->nh_w2), N, D, Hh, &m->plan_hx, &m->plan_ex, &m->plan_node_out,
+                           m->pair_partial);
     if (c->n_graph_targets) {
         memset(m->dpooled, 0, (size_t)(G * H) * sizeof(float));
         pair_head_backward(m->dpooled, m->ddev, PG(m->gh_w1x), PG(m->gh_w1e), PG(m->gh_b1), PG(m->gh_w2),
                            PG(m->gh_b2), m->d_graph_out, m->du_graph, m->dA_graph, m->dB, m->graph_u, m->pooled,
                            m->dev_vec, PT(m->gh_w1x), PT(m->gh_w1e), PT(m->gh_w2), G, D, Hh, &m->plan_hx,
-                           &m->plan_ex, &m->plan_graph_out);
+                           &m->plan_ex, &m->plan_graph_out, m->pair_partial);
         switch (c->pool) {
         case POOL_SUM: segment_sum_backward(dh, m->dpooled, b->graph_off, G, H); break;
         case POOL_MEAN: segment_mean_backward(dh, m->dpooled, b->graph_off, G, H); break;
         case POOL_MAX: segment_max_backward(dh, m->dpooled, m->pool_arg, G, H); break;
         default:
             attention_pool_backward(dh, PG(m->att_w), PG(m->att_b), m->dpooled, m->alpha, hL, PV(m->att_w),
-                                    b->graph_off, G, H);
+                                    b->graph_off, G, H, m->att_partial);
         }
     }
 
@@ -411,7 +443,7 @@ void model_backward(model *m, const gnn_batch *b)
             g_pre = other[0];
             memset(g_pre, 0, (size_t)(N * H) * sizeof(float));
             layernorm_backward(g_pre, PG(lp->gamma), PG(lp->beta), dh, m->xhat[l], m->rstd[l], PV(lp->gamma), N,
-                               H);
+                               H, m->ln_partial);
         }
         float *d_in = other[1];
         memset(d_in, 0, (size_t)(N * H) * sizeof(float));

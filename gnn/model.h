@@ -117,6 +117,11 @@ typedef struct model {
     float *du_graph, *dA_graph, *dpooled;            /* (G*D,Hh) (G,Hh) (G,H) */
     float *ddev;                                     /* (D, De) */
     float *d_node_out, *d_graph_out;                 /* loss gradients, filled by the loss */
+    float *fused_scratch;                            /* fused_threads x mp_fused_scratch_floats(H) */
+    int fused_threads;
+    float *ln_partial;                               /* layer-norm backward per-chunk sums */
+    float *att_partial, *pair_partial;               /* attention / pair-head backward per-chunk sums */
+    int training;                                    /* set by model_prepare_training: save for backward */
     int64_t cur_nodes, cur_graphs;
     int32_t cur_dev;
 } model;
@@ -127,9 +132,15 @@ int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_e
 void model_free(model *m);
 
 /* Dispatches every kernel the model can need for any batch size, so that
- * training steps allocate nothing (see gemm_plan_prepare_all). Prediction
- * skips it: one process predicting a few graphs meets few sizes. */
+ * training steps allocate nothing (see gemm_plan_prepare_all), and makes
+ * forward passes save what model_backward needs. Prediction skips it: one
+ * process predicting a few graphs meets few sizes, and a forward-only model
+ * keeps the message-passing intermediates in per-thread blocks. */
 void model_prepare_training(model *m);
+
+/* Whether forward passes save what model_backward needs (1 after
+ * model_prepare_training); a model that only predicts leaves it 0. */
+static inline void model_set_training(model *m, int on) { m->training = on != 0; }
 
 /* Forward pass. Results: m->node_out (N*D, Tn) and m->graph_out (G*D, Tg),
  * pairs row-major (row, device). Fails only when the batch exceeds the

@@ -324,6 +324,7 @@ int main(int argc, char **argv)
     model_config cfg = meta.cfg;
     cfg.n_devices = n_new;
     if (model_build(&m, &cfg, &b.lim, &err) != 0) goto done;
+    model_prepare_training(&m);
     copy_params(&m, &old_m, meta.dev_trained, n_old);
 
     /* Which parameters move: the device's embedding row, plus the heads. */

@@ -120,3 +120,34 @@ void silu_backward(float *d_in, const float *d_out, const float *x, int64_t n)
 {
     ACT_FOR_CHUNKS(n, silu_back_chunk(d_in + i0, d_out + i0, x + i0, len, EXP_LO, EXP_HI));
 }
+
+KERNELS_CLONES
+static void bias_relu_rows(float *y, const float *b, int64_t rows, int n)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        float *restrict yi = y + i * n;
+        const float *restrict bb = b;
+#pragma omp simd
+        for (int c = 0; c < n; c++) {
+            const float v = yi[c] + bb[c];
+            yi[c] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
+void bias_relu_block(float *y, const float *b, int64_t rows, int n)
+{
+    if (rows > 0) bias_relu_rows(y, b, rows, n);
+}
+
+KERNELS_CLONES
+static void add_vec(float *restrict out, const float *restrict a, const float *restrict b, int64_t n)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+void add_block(float *out, const float *a, const float *b, int64_t n)
+{
+    if (n > 0) add_vec(out, a, b, n);
+}

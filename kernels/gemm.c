@@ -146,6 +146,19 @@ static void gemm_rows(void *const full[2], void *const rem[2][KERNELS_ROW_BLOCK]
     }
 }
 
+void gemm_plan_prepare_rows(const gemm_plan *p, int64_t M)
+{
+    ensure_rem(p, M);
+}
+
+void gemm_block_forward(const gemm_plan *p, float *Y, const float *X, const float *W, int rows, int accumulate)
+{
+    if (rows <= 0) return;
+    const int beta = accumulate ? 1 : 0;
+    const void *kern = rows == KERNELS_ROW_BLOCK ? (beta ? p->fwd_beta1 : p->fwd_beta0) : p->fwd_rem[beta][rows];
+    block_fwd(kern, Y, X, W, rows, p->K, p->N, beta);
+}
+
 void gemm_plan_prepare_all(gemm_plan *p)
 {
     for (int64_t r = 1; r < KERNELS_ROW_BLOCK; r++) ensure_rem(p, r);

@@ -82,6 +82,24 @@ void gemm_forward_ref(float *Y, const float *X, const float *W, int64_t M, int K
 void gemm_backward_data_ref(float *dX, const float *dY, const float *W, int64_t M, int K, int N, int accumulate);
 void gemm_backward_weight_ref(float *dW, const float *X, const float *dY, int64_t M, int K, int N);
 
+/* Row-block API, for callers that run their own parallel loop over blocks
+ * of at most KERNELS_ROW_BLOCK rows (the fused layers in gnn/): serial, no
+ * OpenMP inside, the same kernels as gemm_forward, so a block gives the
+ * bits gemm_forward gives for those rows. Call gemm_plan_prepare_rows(p, M)
+ * before the parallel region: it dispatches the kernel for the last block
+ * of M % 64 rows if the plan has not met that size (the only JIT work). */
+void gemm_plan_prepare_rows(const gemm_plan *p, int64_t M);
+/* Y[rows x N] (= or +=) X[rows x K] W[K x N], 1 <= rows <= KERNELS_ROW_BLOCK. */
+void gemm_block_forward(const gemm_plan *p, float *Y, const float *X, const float *W, int rows, int accumulate);
+
+/* Layer normalisation of N rows of width H (serial row workers; callers
+ * split rows over threads): y = (x - mean) / sqrt(var + 1e-5) * gamma + beta,
+ * saving xhat (N,H) and rstd (N); backward adds to dx, dgamma and dbeta. */
+void layernorm_rows_forward(float *y, float *xhat, float *rstd, const float *x, const float *gamma, const float *beta,
+                            int64_t N, int H);
+void layernorm_rows_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+                             const float *rstd, const float *gamma, int64_t N, int H);
+
 /* dst[cols x rows] = src[rows x cols]^T */
 void transpose(float *dst, const float *src, int rows, int cols);
 
@@ -113,6 +131,10 @@ void csr_reverse(int64_t *rptr, int64_t *ridx, const int64_t *ptr, const int64_t
  * counts once in the max backward: rev(j) must keep such repeats adjacent,
  * as csr_reverse does. */
 void csr_sum_forward(float *out, const float *in, const int64_t *ptr, const int64_t *idx, int64_t n, int d);
+/* Rows i0 .. i1-1 of csr_sum_forward (mean = 0) or csr_mean_forward
+ * (mean = 1), written to out[(i - i0) * d]: serial, for fused row blocks. */
+void csr_aggregate_block(float *out, const float *in, const int64_t *ptr, const int64_t *idx, int64_t i0, int64_t i1,
+                         int d, int mean);
 void csr_mean_forward(float *out, const float *in, const int64_t *ptr, const int64_t *idx, int64_t n, int d);
 void csr_max_forward(float *out, int64_t *arg, const float *in, const int64_t *ptr, const int64_t *idx, int64_t n,
                      int d);
@@ -153,6 +175,11 @@ void segment_max_backward_ref(float *d_in, const float *d_out, const int64_t *ar
  * Backward: d_in = d_out * f'(x), given the forward output y (ReLU: y > 0)
  * or input x (GELU/SiLU need x); d_in may alias d_out. */
 void relu_forward(float *out, const float *in, int64_t n);
+/* Serial epilogues for fused row blocks, bit-identical to the passes they
+ * replace: y[rows x n] = relu(y + b) (bias_forward then relu_forward), and
+ * out[k] = a[k] + b[k]. */
+void bias_relu_block(float *y, const float *b, int64_t rows, int n);
+void add_block(float *out, const float *a, const float *b, int64_t n);
 void relu_backward(float *d_in, const float *d_out, const float *y, int64_t n);
 void silu_forward(float *out, const float *in, int64_t n);
 void silu_backward(float *d_in, const float *d_out, const float *x, int64_t n);

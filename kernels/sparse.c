@@ -43,12 +43,12 @@ KERNELS_INLINE void row_add_scaled(float *restrict o, const float *restrict x, f
 
 KERNELS_CLONES
 static void sum_rows(float *restrict out, const float *restrict in, const int64_t *restrict ptr,
-                     const int64_t *restrict idx, int64_t i0, int64_t i1, int d, int mean)
+                     const int64_t *restrict idx, int64_t i0, int64_t i1, int d, int mean, int64_t out_row0)
 {
     const int64_t eend = ptr[i1];
     const size_t row_bytes = (size_t)d * sizeof(float);
     for (int64_t i = i0; i < i1; i++) {
-        float *restrict o = out + i * d;
+        float *restrict o = out + (i - out_row0) * d;
         memset(o, 0, row_bytes);
         for (int64_t e = ptr[i]; e < ptr[i + 1]; e++) {
             if (e + CSR_PREFETCH < eend) prefetch_row(in + idx[e + CSR_PREFETCH] * d, row_bytes);
@@ -71,8 +71,14 @@ static void csr_sum_or_mean(float *out, const float *in, const int64_t *ptr, con
 #pragma omp parallel for schedule(dynamic, 1) if (nchunks > 1 && (ptr[n] + n) * d >= CSR_PARALLEL_MIN)
     for (int64_t ch = 0; ch < nchunks; ch++) {
         const int64_t i0 = ch * CSR_CHUNK_ROWS, i1 = i0 + CSR_CHUNK_ROWS < n ? i0 + CSR_CHUNK_ROWS : n;
-        sum_rows(out, in, ptr, idx, i0, i1, d, mean);
+        sum_rows(out, in, ptr, idx, i0, i1, d, mean, 0);
     }
+}
+
+void csr_aggregate_block(float *out, const float *in, const int64_t *ptr, const int64_t *idx, int64_t i0, int64_t i1,
+                         int d, int mean)
+{
+    if (i1 > i0) sum_rows(out, in, ptr, idx, i0, i1, d, mean, i0);
 }
 
 void csr_sum_forward(float *out, const float *in, const int64_t *ptr, const int64_t *idx, int64_t n, int d)

@@ -10,6 +10,7 @@
  * tensor may be); every other entry must agree within 2% plus the float
  * noise of the difference. */
 #include <check.h>
+#include <omp.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,7 @@ static void check_model_gradients(int layer, int pool, int norm, int residual, i
     model m;
     gp_error err;
     ck_assert_msg(model_build(&m, &c, &lim, &err) == 0, "%s", err.msg);
+    model_prepare_training(&m);
     /* Non-zero biases, eps and attention so their gradients are exercised away from 0. */
     rng r;
     rng_seed(&r, 99);
@@ -310,6 +312,7 @@ START_TEST(test_determinism)
         model m;
         gp_error err;
         ck_assert_int_eq(model_build(&m, &c, &lim, &err), 0);
+        model_prepare_training(&m);
         test_batch t;
         make_batch(&t, c.in_dim, 3);
         adam_config ac;
@@ -329,6 +332,80 @@ START_TEST(test_determinism)
     }
     free(final[0]);
     free(final[1]);
+}
+END_TEST
+
+/* The fused layer (one pass per 64-row block) against mp_forward followed by
+ * layernorm_forward: the same bits, with and without saved tensors, with 1
+ * and 2 threads, on a graph whose size is not a multiple of the block. */
+START_TEST(test_fused_layer_bits)
+{
+    enum { N = 150, H = 24 };
+    static int64_t pptr[N + 1], pidx[4 * N], sptr[N + 1], sidx[4 * N];
+    rng r;
+    rng_seed(&r, 5);
+    int64_t e = 0;
+    pptr[0] = 0;
+    for (int i = 0; i < N; i++) {
+        int deg = i == 0 ? 0 : (int)(rng_next(&r) % 4);
+        for (int k = 0; k < deg; k++) pidx[e++] = (int64_t)(rng_next(&r) % (uint64_t)i);
+        pptr[i + 1] = e;
+    }
+    csr_reverse(sptr, sidx, pptr, pidx, N);
+    graph_csr g = {N, pptr, pidx, sptr, sidx};
+    static float h[N * H], Ws[H * H], Wp[H * H], Wc[H * H], b[H], gam[H], bet[H];
+    for (int k = 0; k < N * H; k++) h[k] = rng_normal(&r);
+    for (int k = 0; k < H * H; k++) {
+        Ws[k] = 0.3f * rng_normal(&r);
+        Wp[k] = 0.3f * rng_normal(&r);
+        Wc[k] = 0.3f * rng_normal(&r);
+    }
+    for (int k = 0; k < H; k++) {
+        b[k] = 0.1f * rng_normal(&r);
+        gam[k] = 1.0f + 0.1f * rng_normal(&r);
+        bet[k] = 0.1f * rng_normal(&r);
+    }
+    gemm_plan p;
+    gp_error err;
+    ck_assert_int_eq(gemm_plan_init(&p, H, H, &err), 0);
+    static float ref_y[N * H], ref_pre[N * H], ref_ap[N * H], ref_as[N * H], ref_a[N * H], ref_xh[N * H], ref_rs[N];
+    static float y[N * H], ap[N * H], as[N * H], a[N * H], xh[N * H], rs[N];
+    float *scratch = malloc(sizeof(float) * 2 * (size_t)mp_fused_scratch_floats(H));
+    ck_assert_ptr_nonnull(scratch);
+    for (int variant = 0; variant < 8; variant++) {
+        const int directed = variant & 1, norm = variant >> 1 & 1, residual = variant >> 2 & 1;
+        const float *wc = directed ? Wc : NULL;
+        mp_forward(norm ? ref_pre : ref_y, ref_ap, ref_as, ref_a, h, Ws, Wp, wc, b, &g, H, AGG_MEAN, residual, &p);
+        if (norm) layernorm_forward(ref_y, ref_xh, ref_rs, ref_pre, gam, bet, N, H);
+        for (int threads = 1; threads <= 2; threads++) {
+            for (int save = 0; save <= 1; save++) {
+                omp_set_num_threads(threads);
+                memset(y, 0, sizeof y);
+                mp_fused_args fa = {.y = y,
+                                    .saved = {.agg_p = save ? ap : NULL, .agg_s = save && directed ? as : NULL,
+                                              .a = save ? a : NULL, .xhat = save && norm ? xh : NULL,
+                                              .rstd = save && norm ? rs : NULL},
+                                    .h = h, .Ws = Ws, .Wp = Wp, .Wc = wc, .b = b,
+                                    .gamma = norm ? gam : NULL, .beta = norm ? bet : NULL, .g = &g, .H = H,
+                                    .agg = AGG_MEAN, .residual = residual, .p = &p};
+                mp_fused_forward(&fa, scratch, 2);
+                ck_assert_msg(memcmp(y, ref_y, sizeof y) == 0, "variant %d threads %d save %d: output differs",
+                              variant, threads, save);
+                if (save) {
+                    ck_assert(memcmp(ap, ref_ap, sizeof ap) == 0);
+                    ck_assert(memcmp(a, ref_a, sizeof a) == 0);
+                    if (directed) ck_assert(memcmp(as, ref_as, sizeof as) == 0);
+                    if (norm) {
+                        ck_assert(memcmp(xh, ref_xh, sizeof xh) == 0);
+                        ck_assert(memcmp(rs, ref_rs, sizeof rs) == 0);
+                    }
+                }
+            }
+        }
+    }
+    omp_set_num_threads(1);
+    free(scratch);
+    gemm_plan_free(&p);
 }
 END_TEST
 
@@ -377,6 +454,7 @@ int main(void)
     tcase_add_test(tc, test_adam_step);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_config_errors);
+    tcase_add_test(tc, test_fused_layer_bits);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -377,6 +377,7 @@ static void run_case(const char *key, int threads)
     gp_error err;
     model_limits lim = {rc.N, rc.b.n_edges, rc.G, (int32_t)rc.D};
     ck_assert_msg(model_build(&m, c, &lim, &err) == 0, "config %s: %s", key, err.msg);
+    model_prepare_training(&m);
     load_params(&m, rc.grp, key, "params", m.params.value);
 
     /* Forward, loss, backward. */
