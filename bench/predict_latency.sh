@@ -33,6 +33,12 @@ median_ms() { # median wall time in ms of RUNS runs of the command
     printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] / 1000 }'
 }
 base=$(median_ms /bin/true)
-one=$(median_ms "$GP_ROOT/build/gnnpredict" "$WORK/ck.h5" "$WORK/one.json" --threads 1 -q --format json)
+helpt=$(median_ms "$GP_ROOT/build/gnnpredict" --help)
+one=$(median_ms "$GP_ROOT/build/gnnpredict" "$WORK/ck.h5" "$WORK/one.json" -q --format json)
+jit=$(median_ms "$GP_ROOT/build/gnnpredict" "$WORK/ck.h5" "$WORK/one.json" -q --format json --kernels jit)
 echo "gnnpredict, one 200-node graph, 2 devices, checkpoint load included: median ${one} ms over $RUNS runs"
-echo "process start (/bin/true) in the same run: median ${base} ms"
+echo "  the same with the libxsmm JIT kernels forced (--kernels jit): median ${jit} ms"
+echo "process start (/bin/true) in the same run: median ${base} ms; gnnpredict --help (loading its libraries): ${helpt} ms"
+echo "phases of one call (GNNPERF_TIMING=1):"
+GNNPERF_TIMING=1 "$GP_ROOT/build/gnnpredict" "$WORK/ck.h5" "$WORK/one.json" -q --format json 2>&1 >/dev/null |
+    sed 's/^gnnpredict: timing: /  /'

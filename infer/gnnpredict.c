@@ -6,6 +6,7 @@
  * embeddings. Exit status: 0 ok, 1 bad data, 2 bad command line. */
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,9 @@ static const char USAGE[] =
     "  --metrics FILE       when the input has labels, write the metrics table as JSON\n"
     "  --batch N            graphs per forward pass (default 64)\n"
     "  --threads N          (default: all cores)\n"
+    "  --kernels K          auto (default), jit or blas: libxsmm JIT kernels pay a start-up\n"
+    "                       cost (about 10 ms) that only large inputs win back; auto uses\n"
+    "                       them from 5,000 node-device pairs on (blas differs in the last bits)\n"
     "  -q, --quiet          no warnings or metrics on standard error\n";
 
 typedef struct opts {
@@ -46,7 +50,7 @@ typedef struct opts {
     int n_inputs;
     const char *devices[MAX_DEV];
     int n_devices;
-    const char *format, *output, *embeddings, *metrics;
+    const char *format, *output, *embeddings, *metrics, *kernels;
     int top, batch, threads, quiet;
 } opts;
 
@@ -69,6 +73,7 @@ static int parse(opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     o->format = "table";
+    o->kernels = "auto";
     o->top = 10;
     o->batch = 64;
     for (int i = 1; i < argc; i++) {
@@ -81,6 +86,7 @@ static int parse(opts *o, int argc, char **argv)
                             : (!strcmp(a, "-o") || !strcmp(a, "--output")) ? &o->output
                             : !strcmp(a, "--embeddings")                   ? &o->embeddings
                             : !strcmp(a, "--metrics")                      ? &o->metrics
+                            : !strcmp(a, "--kernels")                      ? &o->kernels
                                                                            : NULL;
         int *islot = !strcmp(a, "--top") ? &o->top : !strcmp(a, "--batch") ? &o->batch
                                                    : !strcmp(a, "--threads") ? &o->threads
@@ -114,8 +120,15 @@ static int parse(opts *o, int argc, char **argv)
     if (strcmp(o->format, "table") && strcmp(o->format, "json") && strcmp(o->format, "csv"))
         return usage_error("--format: '%s' is not table, json or csv", o->format);
     if (o->batch < 1) return usage_error("%s", "--batch must be at least 1");
+    if (strcmp(o->kernels, "auto") && strcmp(o->kernels, "jit") && strcmp(o->kernels, "blas"))
+        return usage_error("--kernels: '%s' is not auto, jit or blas", o->kernels);
     return 0;
 }
+
+/* From this many node-device pairs on, the JIT kernels' start-up cost
+ * (libxsmm init about 6 ms, then about 0.1 ms per kernel; measured with
+ * GNNPERF_TIMING) is won back by their faster products. */
+#define PREDICT_JIT_MIN_PAIRS 5000
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -326,12 +339,31 @@ static cJSON *build_json(const dataset *d, const predictions *p, const checkpoin
     return arr;
 }
 
+/* GNNPERF_TIMING=1 prints the time of each phase to stderr (the latency
+ * benchmark's breakdown). */
+static void phase(const char *name)
+{
+    static int on = -1;
+    static struct timespec last;
+    if (on < 0) {
+        const char *e = getenv("GNNPERF_TIMING");
+        on = e && *e && *e != '0';
+        clock_gettime(CLOCK_MONOTONIC, &last);
+    }
+    if (!on || !name) return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    fprintf(stderr, "gnnpredict: timing: %-20s %7.2f ms\n", name,
+            (double)(now.tv_sec - last.tv_sec) * 1e3 + (double)(now.tv_nsec - last.tv_nsec) / 1e6);
+    last = now;
+}
+
 int main(int argc, char **argv)
 {
+    phase(NULL);
     opts o;
     int prc = parse(&o, argc, argv);
     if (prc) return prc == 1 ? 0 : 2;
-    kernels_init(o.threads);
     gp_error err;
     checkpoint_meta meta;
     dataset d;
@@ -354,10 +386,20 @@ int main(int argc, char **argv)
         memset(&meta, 0, sizeof meta);
         goto done;
     }
+    phase("checkpoint meta");
     if (load_inputs(&d, &o, &err) != 0) goto done;
+    phase("inputs");
     if (d.graphs.n_graphs == 0) {
         gp_errorf(&err, "the inputs hold no graphs");
         goto done;
+    }
+    {
+        const int64_t pairs = d.graphs.n_nodes * (o.n_devices ? o.n_devices : meta.n_devices);
+        const int jit = !strcmp(o.kernels, "jit") || (!strcmp(o.kernels, "auto") && pairs >= PREDICT_JIT_MIN_PAIRS);
+        kernels_set_jit(jit);
+        /* BLAS products run one at a time (see kernels.h): one thread unless asked */
+        kernels_init(!jit && o.threads == 0 ? 1 : o.threads);
+        phase("kernels_init");
     }
 
     /* Devices: the checkpoint's, all or the named ones. */
@@ -412,8 +454,11 @@ int main(int argc, char **argv)
     }
     batch_spec bs = checkpoint_batch_spec(&meta, node_t, graph_t, o.batch, n_dev, model_dev, data_dev, desc);
     if (batcher_init(&b, &d, &bs, &err) != 0) goto done;
+    phase("batcher");
     if (model_build(&m, &meta.cfg, &b.lim, &err) != 0) goto done;
+    phase("model_build");
     if (checkpoint_read_params(o.checkpoint, &m.params, 0, &err) != 0) goto done;
+    phase("checkpoint params");
     if (!o.quiet) warn_unseen(&d, &meta, &b);
 
     int64_t G = d.graphs.n_graphs;
@@ -425,6 +470,7 @@ int main(int argc, char **argv)
     for (int64_t g = 0; g < G; g++) ids[g] = g;
     predict_options po = {o.batch, o.embeddings != NULL, LOSS_MSE_LOG, 1.0f, 1.0f};
     int prc2 = predict_run(&p, &m, &b, ids, G, &po, &err);
+    phase("predict");
     free(ids);
     if (prc2 != 0) goto done;
 

@@ -4,10 +4,12 @@
  * libxsmm is column-major: a row-major A[r x c] is its column-major c x r
  * view, so row-major Y[M x N] = X[M x K] W[K x N] is column-major
  * Y^T = W^T X^T, a kernel dispatched as (m = N, n = rows, k = K) and called
- * k(W, X, Y). All libxsmm kernels are dispatched by gemm_plan_init; the
- * execute functions only split rows into KERNELS_ROW_BLOCK blocks, spread
+ * k(W, X, Y). gemm_plan_init dispatches the forward kernels; backward and
+ * remainder kernels are dispatched on first use, outside parallel regions.
+ * The execute functions split rows into KERNELS_ROW_BLOCK blocks, spread
  * the blocks over OpenMP threads and call the kernels. A shape libxsmm
- * refuses (NULL kernel) runs through cblas_sgemm instead. */
+ * refuses (NULL kernel), or every shape with kernels_set_jit(0), runs
+ * through cblas_sgemm instead. */
 #include <cblas.h>
 #include <libxsmm.h>
 #include <omp.h>
@@ -16,13 +18,27 @@
 
 #include "kernels.h"
 
+/* 0: plans dispatch no libxsmm kernel and every product goes to cblas_sgemm
+ * (kernels_set_jit). */
+static int kernels_jit = 1;
+
+void kernels_set_jit(int on)
+{
+    kernels_jit = on != 0;
+}
+
+int kernels_jit_enabled(void)
+{
+    return kernels_jit;
+}
+
 void kernels_init(int threads)
 {
     /* OpenBLAS only serves as libxsmm's fallback inside our own threads:
      * its busy-waiting pool would fight the engine's OpenMP threads. */
     openblas_set_num_threads(1);
     if (threads > 0) omp_set_num_threads(threads);
-    libxsmm_init();
+    if (kernels_jit) libxsmm_init();
 }
 
 int kernels_threads(void)
@@ -61,13 +77,17 @@ int gemm_plan_init(gemm_plan *p, int K, int N, gp_error *err)
     if (K <= 0 || N <= 0) return gp_errorf(err, "gemm plan: sizes must be positive, got K=%d N=%d", K, N);
     p->K = K;
     p->N = N;
-    libxsmm_init();
-    /* Full-block kernels now; remainder sizes on first use (ensure_rem). */
-    p->fwd_beta0 = dispatch_fwd(K, N, KERNELS_ROW_BLOCK, 0);
-    p->fwd_beta1 = dispatch_fwd(K, N, KERNELS_ROW_BLOCK, 1);
-    p->bwd_data_beta0 = dispatch_fwd(N, K, KERNELS_ROW_BLOCK, 0);
-    p->bwd_data_beta1 = dispatch_fwd(N, K, KERNELS_ROW_BLOCK, 1);
-    p->bwd_weight = dispatch_bwd_weight(K, N, KERNELS_ROW_BLOCK);
+    if (kernels_jit) {
+        libxsmm_init();
+        /* Forward full-block kernels now; backward ones on first use
+         * (ensure_bwd) and remainder sizes on first use (ensure_rem): a
+         * prediction needs neither, and each JIT costs time. */
+        p->fwd_beta0 = dispatch_fwd(K, N, KERNELS_ROW_BLOCK, 0);
+        p->fwd_beta1 = dispatch_fwd(K, N, KERNELS_ROW_BLOCK, 1);
+    } else {
+        p->rem_ready = ~(uint64_t)0; /* every kernel stays NULL: cblas */
+        p->bwd_ready = 1;
+    }
 
     int threads = omp_get_max_threads();
     if (threads > KERNELS_MAX_THREADS) threads = KERNELS_MAX_THREADS;
@@ -110,6 +130,18 @@ static void ensure_rem(const gemm_plan *cp, int64_t M)
     p->rem_ready |= (uint64_t)1 << r;
 }
 
+/* Dispatches the backward full-block kernels on first use (single-threaded
+ * callers only, like ensure_rem). */
+static void ensure_bwd(const gemm_plan *cp)
+{
+    gemm_plan *p = (gemm_plan *)cp;
+    if (p->bwd_ready) return;
+    p->bwd_data_beta0 = dispatch_fwd(p->N, p->K, KERNELS_ROW_BLOCK, 0);
+    p->bwd_data_beta1 = dispatch_fwd(p->N, p->K, KERNELS_ROW_BLOCK, 1);
+    p->bwd_weight = dispatch_bwd_weight(p->K, p->N, KERNELS_ROW_BLOCK);
+    p->bwd_ready = 1;
+}
+
 static int64_t nblocks(int64_t M)
 {
     return (M + KERNELS_ROW_BLOCK - 1) / KERNELS_ROW_BLOCK;
@@ -121,6 +153,11 @@ static void block_fwd(const void *kern, float *Y, const float *X, const float *W
     if (kern) {
         ((libxsmm_smmfunction)kern)(W, X, Y);
     } else {
+        /* Debian's single-threaded OpenBLAS (the one CMake prefers) is not
+         * safe to call from several threads at once: measured, two threads
+         * gave garbage. The fallback is rare with JIT kernels, and with
+         * kernels_set_jit(0) callers run one thread. */
+#pragma omp critical(gp_cblas)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, N, K, 1.0f, X, K, W, N, beta ? 1.0f : 0.0f, Y,
                     N);
     }
@@ -161,6 +198,7 @@ void gemm_block_forward(const gemm_plan *p, float *Y, const float *X, const floa
 
 void gemm_plan_prepare_all(gemm_plan *p)
 {
+    ensure_bwd(p);
     for (int64_t r = 1; r < KERNELS_ROW_BLOCK; r++) ensure_rem(p, r);
 }
 
@@ -173,6 +211,7 @@ void gemm_forward(const gemm_plan *p, float *Y, const float *X, const float *W, 
 
 void gemm_backward_data(const gemm_plan *p, float *dX, const float *dY, const float *Wt, int64_t M, int accumulate)
 {
+    ensure_bwd(p);
     void *const full[2] = {p->bwd_data_beta0, p->bwd_data_beta1};
     ensure_rem(p, M);
     gemm_rows(full, p->bwd_data_rem, dX, dY, Wt, M, p->N, p->K, accumulate);
@@ -190,6 +229,7 @@ static void weight_blocks(const gemm_plan *p, float *C, const float *X, const fl
         if (kern) {
             ((libxsmm_smmfunction)kern)(dY + r0 * N, X + r0 * K, C);
         } else {
+#pragma omp critical(gp_cblas)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, rows, 1.0f, X + r0 * K, K, dY + r0 * N, N,
                         1.0f, C, N);
         }
@@ -200,6 +240,7 @@ void gemm_backward_weight(gemm_plan *p, float *dW, const float *X, const float *
 {
     const int64_t nb = nblocks(M);
     if (nb == 0) return;
+    ensure_bwd(p);
     ensure_rem(p, M);
     int64_t want = omp_get_max_threads();
     if (want > p->scratch_threads) want = p->scratch_threads;

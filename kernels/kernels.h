@@ -30,6 +30,16 @@
  * (threads <= 0: leave OpenMP's default). Call once at program start. */
 void kernels_init(int threads);
 int kernels_threads(void);
+/* Whether plans JIT libxsmm kernels (default 1). With 0, set before
+ * kernels_init and before any plan is made, libxsmm is never initialised
+ * and every product runs through cblas_sgemm (single-threaded OpenBLAS):
+ * slower per product but without libxsmm's start-up (about 6 ms) and JIT
+ * work (about 0.1 ms per kernel), which dominate a one-graph prediction.
+ * Results then differ from the JIT kernels in the last bits. cblas calls
+ * are serialised (Debian's serial OpenBLAS is not thread-safe), so without
+ * JIT one thread is as fast as several. */
+void kernels_set_jit(int on);
+int kernels_jit_enabled(void);
 
 typedef struct gemm_plan {
     int K, N;
@@ -51,6 +61,7 @@ typedef struct gemm_plan {
      * time, while a run meets only a few sizes. A plan is therefore not to
      * be executed from two threads at once. */
     uint64_t rem_ready;
+    int bwd_ready;                 /* backward full-block kernels dispatched */
     /* per-thread dW partials, (scratch_threads - 1) x K x N: thread 0 of
      * gemm_backward_weight accumulates into dW itself, thread t > 0 into
      * slice t - 1; the slices are added to dW in thread order. */

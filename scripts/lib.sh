@@ -3,7 +3,7 @@
 # except Debian packages through apt-get.
 
 GP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-GP_DEB_PACKAGES="build-essential cmake pkg-config libopenblas-dev libxsmm-dev libhdf5-dev libcjson-dev check python3 python3-numpy python3-h5py"
+GP_DEB_PACKAGES="build-essential cmake pkg-config libopenblas-dev libopenblas-serial-dev libxsmm-dev libhdf5-dev libcjson-dev check python3 python3-numpy python3-h5py"
 
 gp_log() { printf '==> %s\n' "$*"; }
 

@@ -45,20 +45,24 @@ for dev in ("synth_fast", "synth_slow"):
     assert got < 0.5 * const_mape, (dev, got, const_mape)
 PY
 
-# 2. gnnpredict gives the predictions gnntrain computed for the same graphs.
-"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d.h5" --format csv -o "$WORK/p_all.csv" -q && ok || bad "gnnpredict csv"
+# 2. gnnpredict gives the predictions gnntrain computed for the same graphs:
+# with the same (JIT) kernels to 1e-6, with the BLAS kernels a small input
+# gets by default to 1e-4.
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d.h5" --format csv -o "$WORK/p_all.csv" -q --kernels jit && ok || bad "gnnpredict csv"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d.h5" --format csv -o "$WORK/p_blas.csv" -q --kernels blas && ok || bad "gnnpredict csv (blas)"
 $PY - "$WORK" <<'PY' && ok || bad "gnnpredict differs from gnntrain"
 import csv, sys
 w = sys.argv[1]
 key = lambda r: (r["graph"], r["node"], r["device"], r["target"])
 train = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/a_pred.csv"))}
-pred = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/p_all.csv"))}
-assert train and all(k in pred for k in train)
-worst = max(abs(pred[k] - v) / max(abs(v), 1e-30) for k, v in train.items())
-# Same code, same parameters; only batch composition differs, which changes
-# nothing row-wise but the summation order of nothing: expect exact or 1e-6.
-assert worst < 1e-6, worst
-print(f"{len(train)} predictions compared, worst relative difference {worst:.2e}")
+for name, tol in (("p_all", 1e-6), ("p_blas", 1e-4)):
+    pred = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/{name}.csv"))}
+    assert train and all(k in pred for k in train)
+    worst = max(abs(pred[k] - v) / max(abs(v), 1e-30) for k, v in train.items())
+    # Same code, same parameters; only batch composition differs, which
+    # changes nothing row-wise: expect exact or 1e-6 with the same kernels.
+    assert worst < tol, (name, worst)
+    print(f"{name}: {len(train)} predictions compared, worst relative difference {worst:.2e}")
 PY
 
 # 3. Resume equals uninterrupted: stop after 5 epochs, resume to 12.
