@@ -6,6 +6,7 @@
 # rerun with the same arguments.
 #
 #   scripts/make_cpu_dataset.sh [RUN_DIR] [profile_torch.py options...]
+#   scripts/make_cpu_dataset.sh RUN_DIR --pack-only   (split and pack what RUN_DIR holds)
 # The packed files go to $GP_DATASET_DIR (default datasets/cpu).
 # default options: --models all --count 400 --threads 1 --repeats 8
 #                  --min-seconds 0.1 --warmup 2
@@ -14,14 +15,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RUN="${1:-$GP_ROOT/out/cpu_run}"
 shift || true
 OPTS=("$@")
+PACK_ONLY=0
+if [ "${OPTS[0]:-}" = --pack-only ]; then PACK_ONLY=1; OPTS=("${OPTS[@]:1}"); fi
 [ ${#OPTS[@]} -gt 0 ] || OPTS=(--models all --count 400 --threads 1 --repeats 8 --min-seconds 0.1 --warmup 2)
 HELDOUT="resnet18_b1,mobilenet_v2_b1,squeezenet1_1_b1"
 DEST="${GP_DATASET_DIR:-$GP_ROOT/datasets/cpu}"
 mkdir -p "$DEST"
 gp_ensure_packages python3-torch python3-torchvision
 gp_build "$GP_ROOT/build"
-gp_log "profiling into $RUN: ${OPTS[*]}"
-/usr/bin/python3 "$GP_ROOT/scripts/profile_torch.py" "${OPTS[@]}" --out-dir "$RUN"
+if [ "$PACK_ONLY" = 0 ]; then
+    gp_log "profiling into $RUN: ${OPTS[*]}"
+    /usr/bin/python3 "$GP_ROOT/scripts/profile_torch.py" "${OPTS[@]}" --out-dir "$RUN"
+fi
 gp_log "splitting off the held-out models: $HELDOUT"
 /usr/bin/python3 - "$RUN" "$HELDOUT" <<'PY'
 import csv, json, sys
@@ -45,7 +50,7 @@ with open(f"{run}/labels.csv", newline="") as f, open(f"{run}/train_labels.csv",
     for r in rows:
         (wh if r[0] in held else wt).writerow(r)
 PY
-NOTE="profiled on $(hostname) $(date -u +%Y-%m-%dT%H:%MZ) by scripts/make_cpu_dataset.sh ${OPTS[*]}"
+NOTE="profiled on $(hostname) by scripts/make_cpu_dataset.sh (runs listed in datasets/cpu/README.md); packed $(date -u +%Y-%m-%dT%H:%MZ)"
 "$GP_ROOT/build/gnndata" pack -o "$DEST/cpu.h5" --labels "$RUN/train_labels.csv" \
     --devices "$RUN/devices.csv" --note "$NOTE" --no-features "$RUN/train.jsonl"
 "$GP_ROOT/build/gnndata" pack -o "$DEST/heldout.h5" --labels "$RUN/heldout_labels.csv" \
