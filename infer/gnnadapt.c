@@ -37,6 +37,8 @@ static const char USAGE[] =
     "  --method M           embedding (default): fit only the device's embedding;\n"
     "                       heads: the embedding and both prediction heads\n"
     "  --steps N            optimizer steps (default 300)   --lr X (default 0.01)\n"
+    "  --anchor W           heads method: pull the heads toward the trained model's with\n"
+    "                       weight W (an L2 penalty on the change; default 0 = none)\n"
     "  --seed N             (default 1)\n"
     "  --metrics FILE       the test metrics as JSON\n"
     "  --threads N          (default: all cores)\n"
@@ -45,7 +47,7 @@ static const char USAGE[] =
 typedef struct opts {
     const char *checkpoint, *dataset, *device, *output, *shot_graphs, *test_graphs, *metrics;
     int shots, steps, heads, threads, quiet;
-    float lr;
+    float lr, anchor;
     uint64_t seed;
 } opts;
 
@@ -63,6 +65,7 @@ static int parse(opts *o, int argc, char **argv)
     o->shots = 10;
     o->steps = 300;
     o->lr = 0.01f;
+    o->anchor = 0.0f;
     o->seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -77,7 +80,7 @@ static int parse(opts *o, int argc, char **argv)
         int takes = !strcmp(a, "--device") || !strcmp(a, "-o") || !strcmp(a, "--output") ||
                     !strcmp(a, "--shots") || !strcmp(a, "--shot-graphs") || !strcmp(a, "--test-graphs") ||
                     !strcmp(a, "--method") ||
-                    !strcmp(a, "--steps") || !strcmp(a, "--lr") || !strcmp(a, "--seed") ||
+                    !strcmp(a, "--steps") || !strcmp(a, "--lr") || !strcmp(a, "--seed") || !strcmp(a, "--anchor") ||
                     !strcmp(a, "--metrics") || !strcmp(a, "--threads");
         if (takes) {
             if (!v) return usage_error("%s needs a value", a);
@@ -95,6 +98,10 @@ static int parse(opts *o, int argc, char **argv)
             } else if (!strcmp(a, "--lr")) {
                 o->lr = strtof(v, &end);
                 if (*end || !(o->lr > 0 && o->lr < 10)) return usage_error("--lr: '%s' is not a rate", v);
+            } else if (!strcmp(a, "--anchor")) {
+                o->anchor = strtof(v, &end);
+                if (*end || end == v || !(o->anchor >= 0 && o->anchor < 1e6))
+                    return usage_error("--anchor: '%s' is not a non-negative weight", v);
             } else if (!strcmp(a, "--seed")) {
                 o->seed = strtoull(v, &end, 10);
                 if (*end || end == v) return usage_error("--seed: '%s' is not an integer", v);
@@ -339,6 +346,16 @@ int main(int argc, char **argv)
         for (int i = 0; i < ps->n_tensors; i++)
             if (!strncmp(ps->t[i].name, "node_head.", 10) || !strncmp(ps->t[i].name, "graph_head.", 11))
                 movable[i] = 1;
+    float *anchor0 = NULL;
+    if (o.heads && o.anchor > 0) {
+        anchor0 = malloc((size_t)ps->size * sizeof(float));
+        if (!anchor0) {
+            free(movable);
+            gp_errorf(&err, "out of memory");
+            goto done;
+        }
+        memcpy(anchor0, ps->value, (size_t)ps->size * sizeof(float));
+    }
     adam_config ac;
     adam_config_defaults(&ac);
     ac.lr = o.lr;
@@ -352,6 +369,7 @@ int main(int argc, char **argv)
             batcher_fill(&b, shots + b0, cnt, &gb);
             if (model_forward(&m, &gb, &err) != 0) {
                 free(movable);
+                free(anchor0);
                 goto done;
             }
             if (cfg.n_node_targets)
@@ -378,9 +396,20 @@ int main(int argc, char **argv)
                 memcpy(g + (size_t)id * De, keep, (size_t)De * sizeof(float));
             }
         }
+        /* Anchor: the heads' gradient gains anchor * (theta - theta_trained), a
+         * pull toward the source model that keeps 10 samples from bending
+         * the heads far from what thousands of graphs taught them. */
+        if (anchor0)
+            for (int i = 0; i < ps->n_tensors; i++) {
+                if (!movable[i] || i == m.dev_emb) continue;
+                float *g = param_grad(ps, i);
+                const float *w = param_value(ps, i), *w0 = anchor0 + ps->t[i].offset;
+                for (int64_t k = 0; k < param_count(ps, i); k++) g[k] += o.anchor * (w[k] - w0[k]);
+            }
         adam_step(ps, &ac, step, ac.lr);
     }
     free(movable);
+    free(anchor0);
     if (!o.quiet)
         fprintf(stderr, "gnnadapt: %s: %lld shots, %d steps (%s): loss %.4f -> %.4f\n", o.device, (long long)n_shots,
                 o.steps, o.heads ? "embedding and heads" : "embedding only", first_loss, last_loss);

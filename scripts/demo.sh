@@ -47,7 +47,7 @@ gp_log "held-out models: whole-model and per-op accuracy ($DEV1)"
 /usr/bin/python3 "$GP_ROOT/scripts/heldout_report.py" "$OUT/heldout_predictions.csv" --json "$OUT/heldout_report.json"
 
 gp_log "transfer to $DEV2 from 10 measured graphs (gnnadapt; the model never trained on $DEV2)"
-"$BIN/gnnadapt" "$OUT/model.h5" "$DATA/cpu.h5" --device "$DEV2" --shots 10 --method embedding -o "$OUT/adapted.h5" \
+"$BIN/gnnadapt" "$OUT/model.h5" "$DATA/cpu.h5" --device "$DEV2" --shots 10 --method heads --anchor 0.1 -o "$OUT/adapted.h5" \
     --threads "$threads" --metrics "$OUT/adapt_metrics.json"
 "$BIN/gnnpredict" "$OUT/adapted.h5" "$DATA/heldout.h5" --device "$DEV2" --format csv -q \
     -o "$OUT/heldout_predictions_t2.csv"

@@ -123,6 +123,17 @@ g = [r for r in rows if r["level"] == "graph"][0]
 print(f"adapted synth_slow from 10 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}% on {g['n']} graphs")
 assert g["n"] == 230 and g["spearman"] > 0.8, g
 PY
+# heads with an anchor toward the source model: runs, and stays a good fit
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shots 10 --method heads --anchor 0.1 \
+    -o "$WORK/h3.h5" --metrics "$WORK/h3.json" -q && ok || bad "gnnadapt --method heads --anchor"
+$PY - "$WORK" <<'PY' && ok || bad "anchored heads adaptation quality"
+import json, sys
+g = [r for r in json.load(open(f"{sys.argv[1]}/h3.json")) if r["level"] == "graph"][0]
+print(f"adapted (heads, anchor 0.1) synth_slow from 10 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}%")
+assert g["n"] == 230 and g["spearman"] > 0.8, g
+PY
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --anchor -1 -o "$WORK/h4.h5" -q 2>/dev/null
+[ $? -eq 2 ] && test ! -e "$WORK/h4.h5" && ok || bad "negative --anchor must be a usage error"
 
 # 7. Bad arguments and files: clear errors, exit status, nothing written.
 "$BUILD/gnntrain" "$WORK/missing.h5" -o "$WORK/x.h5" -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q missing.h5 "$WORK/err.txt" && ok || bad "missing dataset"
