@@ -79,6 +79,8 @@ def main():
     ap.add_argument("--method", default="heads", choices=("embedding", "heads"),
                     help="what gnnadapt fits on the new device's samples")
     ap.add_argument("--steps", type=int, default=300, help="gnnadapt optimizer steps")
+    ap.add_argument("--anchor", type=float, default=0.0,
+                    help="gnnadapt --anchor: pull the adapted heads toward the source model (0 = none)")
     a = ap.parse_args()
     shots_list = [int(s) for s in a.shots.split(",")]
     d = data_dir()
@@ -136,7 +138,7 @@ def main():
                 run([os.path.join(ROOT, "build", "gnnadapt"), model, ds, "--device", dev, "-o",
                      os.path.join(a.work, "adapted.h5"), "--shot-graphs", ",".join(name(i) for i in picks),
                      "--test-graphs", qnames, "--metrics", metrics, "-q", "--threads", str(a.threads),
-                     "--seed", str(draw), "--method", a.method, "--steps", str(a.steps)])
+                     "--seed", str(draw), "--method", a.method, "--steps", str(a.steps), "--anchor", str(a.anchor)])
                 m = [r for r in json.load(open(metrics)) if r["level"] == "graph" and r["target"] == "latency_ms"]
                 rhos.append(m[0]["spearman"])
             results.setdefault(f"gnnperf, {a.method} ({k} samples + 10 reference)", []).append(float(np.mean(rhos)))

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Regenerates every accuracy table of the README's Results section in one
+# run, on the shipped dataset and the public data in ../shared/data, and
+# writes them to out/results/RESULTS.md (each script's full output beside it).
+#
+#   bench/results.sh [--quick]
+#
+# Steps (minutes measured on this project's 2-core machine, alone):
+#   demo                 the shipped CPU dataset: test split, held-out models,
+#                        transfer to the 2-thread device          (~1)
+#   eval_help_nb201.py   HELP's NAS-Bench-201 few-shot protocol   (~18)
+#   eval_help_fbnet.py   HELP's FBNet few-shot protocol           (~20)
+#   eval_indevice_nb201.py  720-graph in-device accuracy, 27 settings,
+#                        with ridge and XGBoost baselines         (~15)
+#   eval_fbnet_blocks.py FBNet blocks of unseen configurations
+#   eval_neusight.py     NeuSight kernels on unseen GPUs
+# --quick runs each protocol with fewer draws/epochs (a smoke run: its
+# numbers are not the README's).
+# The public-data steps need ../shared/data (or $GNNPERF_SHARED/data); they
+# are skipped, with a message, when it is absent.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
+OUT="$GP_ROOT/out/results"
+mkdir -p "$OUT"
+gp_ensure_packages python3-matplotlib python3-sklearn python3-xgboost
+gp_build "$GP_ROOT/build" -DCMAKE_BUILD_TYPE=Release
+SHARED="${GNNPERF_SHARED:-$GP_ROOT/../shared}"
+REPORT="$OUT/RESULTS.md"
+printf '# gnnperf results, %s\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)" >"$REPORT"
+failed=0
+
+step() { # name, command...
+    local name=$1
+    shift
+    gp_log "$name: $*"
+    local t0=$SECONDS
+    if "$@" >"$OUT/$name.txt" 2>&1; then
+        {
+            printf '## %s (%d s)\n\n' "$name" $((SECONDS - t0))
+            grep -E '^\||^[A-Za-z].*(within|rho|MAPE)' "$OUT/$name.txt" | grep -v '^|--*|$' || true
+            printf '\n'
+        } >>"$REPORT"
+    else
+        printf '## %s: FAILED (see %s)\n\n' "$name" "$OUT/$name.txt" >>"$REPORT"
+        gp_log "$name failed: see $OUT/$name.txt"
+        failed=1
+    fi
+}
+
+step demo "$GP_ROOT/scripts/demo.sh" "$OUT/demo"
+if [ -d "$SHARED/data" ]; then
+    if [ $QUICK = 1 ]; then
+        step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201" --draws 2 --epochs 5
+        step help_fbnet "$GP_ROOT/bench/eval_help_fbnet.py" --work "$OUT/help_fbnet" --draws 2 --epochs 5
+        step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201" --epochs 5
+        step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks" --epochs 5
+        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --epochs 5
+    else
+        step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201"
+        step help_fbnet "$GP_ROOT/bench/eval_help_fbnet.py" --work "$OUT/help_fbnet"
+        step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201"
+        step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks"
+        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight"
+    fi
+else
+    gp_log "no $SHARED/data: the public-data protocols are skipped"
+    printf 'Public-data protocols skipped: %s/data is absent.\n' "$SHARED" >>"$REPORT"
+fi
+gp_log "tables in $REPORT"
+exit $failed
