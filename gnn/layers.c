@@ -9,9 +9,19 @@
 void dense_forward(float *y, const float *x, const float *W, const float *b, int64_t M, int relu,
                    const gemm_plan *p)
 {
-    gemm_forward(p, y, x, W, M, 0);
-    bias_forward(y, b, M, p->N);
-    if (relu) relu_forward(y, y, M * p->N);
+    /* GEMM, bias and ReLU per 64-row block while the block is in cache: the
+     * same kernels in the same order as the three separate passes */
+    const int K = p->K, N = p->N;
+    const int64_t nb = (M + KERNELS_ROW_BLOCK - 1) / KERNELS_ROW_BLOCK;
+    gemm_plan_prepare_rows(p, M);
+#pragma omp parallel for schedule(dynamic, 1) if (nb > 1 && M * N >= LAYER_PARALLEL_MIN)
+    for (int64_t blk = 0; blk < nb; blk++) {
+        const int64_t r0 = blk * KERNELS_ROW_BLOCK;
+        const int rows = (int)(M - r0 < KERNELS_ROW_BLOCK ? M - r0 : KERNELS_ROW_BLOCK);
+        gemm_block_forward(p, y + r0 * N, x + r0 * K, W, rows, 0);
+        if (relu) bias_relu_block(y + r0 * N, b, rows, N);
+        else bias_block(y + r0 * N, b, rows, N);
+    }
 }
 
 void dense_backward(float *dx, float *dW, float *db, float *dy, const float *y, const float *x, const float *Wt,
@@ -264,21 +274,37 @@ void pair_head_forward(float *out, float *A, float *B, float *u, const float *x,
                        const float *W1e, const float *b1, const float *W2, const float *b2, int64_t R, int64_t D,
                        int Hh, const gemm_plan *px, const gemm_plan *pe, const gemm_plan *p2)
 {
-    gemm_forward(px, A, x, W1x, R, 0);
     gemm_forward(pe, B, e, W1e, D, 0);
-#pragma omp parallel for schedule(static) if (R * D * Hh >= LAYER_PARALLEL_MIN)
-    for (int64_t r = 0; r < R; r++) {
-        for (int64_t d = 0; d < D; d++) {
-            float *ur = u + (r * D + d) * Hh;
-            const float *ar = A + r * Hh, *bd = B + d * Hh;
-            for (int k = 0; k < Hh; k++) {
-                float v = ar[k] + bd[k] + b1[k];
-                ur[k] = v > 0.0f ? v : 0.0f;
+    const int K = px->K, T = p2->N;
+    const int64_t nb = (R + KERNELS_ROW_BLOCK - 1) / KERNELS_ROW_BLOCK;
+    gemm_plan_prepare_rows(px, R);
+    gemm_plan_prepare_rows(p2, R * D);
+    /* Per 64-row block: A rows, then the block's (row, device) pairs of u
+     * and out, in 64-pair sub-blocks that start at multiples of 64 as
+     * gemm_forward's blocks over all R * D pairs do: the same bits as the
+     * three whole-array passes, one pass over memory. */
+#pragma omp parallel for schedule(dynamic, 1) if (nb > 1 && R * D * Hh >= LAYER_PARALLEL_MIN)
+    for (int64_t blk = 0; blk < nb; blk++) {
+        const int64_t r0 = blk * KERNELS_ROW_BLOCK;
+        const int rows = (int)(R - r0 < KERNELS_ROW_BLOCK ? R - r0 : KERNELS_ROW_BLOCK);
+        gemm_block_forward(px, A + r0 * Hh, x + r0 * K, W1x, rows, 0);
+        for (int64_t r = r0; r < r0 + rows; r++) {
+            for (int64_t d = 0; d < D; d++) {
+                float *ur = u + (r * D + d) * Hh;
+                const float *ar = A + r * Hh, *bd = B + d * Hh;
+                for (int k = 0; k < Hh; k++) {
+                    float v = ar[k] + bd[k] + b1[k];
+                    ur[k] = v > 0.0f ? v : 0.0f;
+                }
             }
         }
+        for (int64_t q0 = r0 * D; q0 < (r0 + rows) * D; q0 += KERNELS_ROW_BLOCK) {
+            const int64_t left = (r0 + rows) * D - q0;
+            const int n = (int)(left < KERNELS_ROW_BLOCK ? left : KERNELS_ROW_BLOCK);
+            gemm_block_forward(p2, out + q0 * T, u + q0 * Hh, W2, n, 0);
+            bias_block(out + q0 * T, b2, n, T);
+        }
     }
-    gemm_forward(p2, out, u, W2, R * D, 0);
-    bias_forward(out, b2, R * D, p2->N);
 }
 
 void pair_head_backward(float *dx, float *de, float *dW1x, float *dW1e, float *db1, float *dW2, float *db2,

@@ -141,6 +141,22 @@ void bias_relu_block(float *y, const float *b, int64_t rows, int n)
 }
 
 KERNELS_CLONES
+static void bias_rows(float *y, const float *b, int64_t rows, int n)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        float *restrict yi = y + i * n;
+        const float *restrict bb = b;
+#pragma omp simd
+        for (int c = 0; c < n; c++) yi[c] += bb[c];
+    }
+}
+
+void bias_block(float *y, const float *b, int64_t rows, int n)
+{
+    if (rows > 0) bias_rows(y, b, rows, n);
+}
+
+KERNELS_CLONES
 static void add_vec(float *restrict out, const float *restrict a, const float *restrict b, int64_t n)
 {
 #pragma omp simd

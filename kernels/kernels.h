@@ -190,6 +190,7 @@ void relu_forward(float *out, const float *in, int64_t n);
  * replace: y[rows x n] = relu(y + b) (bias_forward then relu_forward), and
  * out[k] = a[k] + b[k]. */
 void bias_relu_block(float *y, const float *b, int64_t rows, int n);
+void bias_block(float *y, const float *b, int64_t rows, int n); /* y += b (bias_forward) */
 void add_block(float *out, const float *a, const float *b, int64_t n);
 void relu_backward(float *d_in, const float *d_out, const float *y, int64_t n);
 void silu_forward(float *out, const float *in, int64_t n);
