@@ -38,6 +38,8 @@ void dense_backward(float *dx, float *dW, float *db, float *dy, const float *y, 
  * Backward scratch: dz (N,H), dagg (N,H). */
 typedef enum agg_kind { AGG_MEAN = 0, AGG_SUM = 1 } agg_kind;
 
+/* mp_forward is the unfused form (seven passes); the model runs
+ * mp_fused_forward below, and the tests compare the two bit for bit. */
 void mp_forward(float *out, float *agg_p, float *agg_s, float *a, const float *h, const float *Ws, const float *Wp,
                 const float *Wc, const float *b, const graph_csr *g, int H, int agg, int residual,
                 const gemm_plan *p);

@@ -327,7 +327,6 @@ int model_forward(model *m, const gnn_batch *b, gp_error *err)
     dense_forward(m->h[0], b->x, PV(m->w_in), PV(m->b_in), N, 1, &m->plan_in);
     for (int l = 0; l < c->n_layers; l++) {
         const layer_params *lp = &m->layer[l];
-        float *out = c->norm ? m->pre_norm[l] : m->h[l + 1];
         if (c->layer != LAYER_GIN) {
             /* saved tensors only when a backward pass may follow */
             const int save = m->training;
@@ -345,13 +344,10 @@ int model_forward(model *m, const gnn_batch *b, gp_error *err)
             mp_fused_forward(&fa, m->fused_scratch, m->fused_threads);
             continue;
         }
-        if (c->layer == LAYER_GIN)
-            gin_forward(out, m->agg_p[l], m->gin_m[l], m->act[l], m->h[l], PV(lp->eps)[0], PV(lp->ws), PV(lp->b),
-                        PV(lp->w2), PV(lp->b2), &b->csr, H, c->residual, &m->plan_hh);
-        else
-            mp_forward(out, m->agg_p[l], m->agg_s[l], m->act[l], m->h[l], PV(lp->ws), PV(lp->wp),
-                       lp->wc >= 0 ? PV(lp->wc) : NULL, PV(lp->b), &b->csr, H,
-                       c->layer == LAYER_SAGE_SUM ? AGG_SUM : AGG_MEAN, c->residual, &m->plan_hh);
+        /* GIN: its two-layer MLP is not fused (it always saves its tensors) */
+        float *out = c->norm ? m->pre_norm[l] : m->h[l + 1];
+        gin_forward(out, m->agg_p[l], m->gin_m[l], m->act[l], m->h[l], PV(lp->eps)[0], PV(lp->ws), PV(lp->b),
+                    PV(lp->w2), PV(lp->b2), &b->csr, H, c->residual, &m->plan_hh);
         if (c->norm)
             layernorm_forward(m->h[l + 1], m->xhat[l], m->rstd[l], out, PV(lp->gamma), PV(lp->beta), N, H);
     }
