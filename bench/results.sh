@@ -39,7 +39,7 @@ step() { # name, command...
     if "$@" >"$OUT/$name.txt" 2>&1; then
         {
             printf '## %s (%d s)\n\n' "$name" $((SECONDS - t0))
-            grep -E '^\||^[A-Za-z].*(within|rho|MAPE)' "$OUT/$name.txt" | grep -v '^|--*|$' || true
+            grep -E '^\||^  (target|latency_|utilization|occupancy)|^[A-Za-z].*(within|rho|MAPE)' "$OUT/$name.txt" | grep -v -E '^(epoch|gnntrain|eval_|import|==>)' || true
             printf '\n'
         } >>"$REPORT"
     else
