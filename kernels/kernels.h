@@ -48,10 +48,9 @@ typedef struct gemm_plan {
     void *bwd_data_beta0, *bwd_data_beta1; /* dX = / += dY W^T on a row block */
     void *bwd_weight;              /* dW += X^T dY on a row block */
     /* Kernels for a last block of r = 1 .. KERNELS_ROW_BLOCK-1 rows, indexed
-     * by r (entry 0 unused), all dispatched by gemm_plan_init: 5 x 63 JIT
-     * dispatches cost about 2-10 ms once per shape, and an eager table keeps
-     * the execute functions free of locks and of JIT work. NULL entries
-     * (libxsmm refused a shape) fall back to cblas_sgemm. */
+     * by r (entry 0 unused), dispatched on first use (see rem_ready) or all
+     * at once by gemm_plan_prepare_all. NULL entries (libxsmm refused a
+     * shape, or JIT is off) fall back to cblas_sgemm. */
     void *fwd_rem[2][KERNELS_ROW_BLOCK];       /* [beta][r] */
     void *bwd_data_rem[2][KERNELS_ROW_BLOCK];  /* [beta][r] */
     void *bwd_weight_rem[KERNELS_ROW_BLOCK];   /* [r] */
