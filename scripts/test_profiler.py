@@ -184,6 +184,16 @@ class ConvertTest(unittest.TestCase):
         self.assertEqual(ops["output"], 1)
         self.assertEqual(conv.doc["nodes"][-1]["out_shape"], [2, 4])
 
+    def test_adaptive_pool_larger_output(self):
+        # alexnet at 160x160: AdaptiveAvgPool2d((6, 6)) on a 4x4 map (windows of 1-2 inputs)
+        m = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d((6, 6)), nn.AdaptiveMaxPool2d((2, 3)))
+        conv, _, _ = self.convert(m, torch.randn(1, 3, 4, 4))
+        pools = [n for n in conv.doc["nodes"] if n["op"] in ("avgpool2d", "maxpool2d")]
+        self.assertEqual(pools[0]["attrs"]["kernel"], [2, 2])
+        self.assertEqual(pools[0]["attrs"]["stride"], [1, 1])
+        self.assertEqual(pools[1]["attrs"]["kernel"], [3, 2])      # 6 -> 2 rows, 6 -> 3 columns
+        self.assertEqual(pools[1]["attrs"]["stride"], [3, 2])
+
     def test_make_fx_fallback(self):
         conv, tracer, why = self.convert(Unpacks(), torch.randn(1, 4, 6, 6))
         self.assertEqual(tracer, "make_fx")

@@ -556,6 +556,12 @@ def _pool_attrs(n, mod, op, x_shape, out_shape):
             return "global_avgpool", {}
         sh, sw = max(1, ih // oh), max(1, iw // ow)
         kh, kw = ih - (oh - 1) * sh, iw - (ow - 1) * sw
+        # an output larger than the input (alexnet at 160x160: 4x4 -> 6x6)
+        # has overlapping windows of 1-2 inputs: the widest window, stride 1
+        if oh > ih:
+            kh = max(-(-(i + 1) * ih // oh) - i * ih // oh for i in range(oh))
+        if ow > iw:
+            kw = max(-(-(i + 1) * iw // ow) - i * iw // ow for i in range(ow))
         return op, {"kernel": [kh, kw], "stride": [sh, sw], "padding": [0, 0]}
     if mod is not None:
         k, s, p = mod.kernel_size, mod.stride, mod.padding
