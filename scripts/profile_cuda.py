@@ -110,7 +110,6 @@ class Session:
         self.args = args
 
     def build(self, spec):
-        torch = self.torch
         model, x = self.families.build(spec)
         model = model.to(self.be.device)
         x = x.to(self.be.device)
@@ -134,7 +133,7 @@ class Session:
 
 def run_latency(args):
     s = Session(args)
-    np, torch, lc = s.np, s.torch, s.labelcost
+    torch = s.torch
     os.makedirs(args.out_dir, exist_ok=True)
     info = s.ct.device_info(s.be, quick=args.cpu_test)
     short = args.device_name or ("cpu_test" if args.cpu_test else "gpu_" + device_short_name(info["name"]))
@@ -206,33 +205,15 @@ def profile_one(s, spec, info, short):
     med = np.median(prof.nodes, axis=0)            # ms
     whole = prof.whole
     w_med = float(np.median(whole))
-    labels, shapes = [], {}
-    node_sum = 0.0
-    total_flops = 0.0
-    bound = {"compute": 0, "memory": 0}
-    for fxn, jn in conv.emitted:
-        shapes[jn["name"]] = jn["out_shape"]
-        if jn["op"] in ("input", "output"):
-            continue
-        ms = float(med[index[fxn]])
-        node_sum += ms
-        labels.append((jn["name"], "latency_ms", ms, "ms"))
-        attrs = jn.get("attrs", {})
-        ins = jn.get("in_shapes") or [shapes[i] for i in jn.get("inputs", [])]
-        act_ins = [shapes[i] for i in jn.get("inputs", [])]
-        fl = lc.flops(jn["op"], attrs.get("fn"), attrs, ins, jn["out_shape"])
-        total_flops += fl
-        esz = lc.DTYPE_SIZE.get(jn.get("dtype", "float32"), 4)
-        by = lc.bytes_moved(jn["op"], attrs.get("fn"), act_ins, jn["out_shape"], esz,
-                            conv.params.get(jn["name"], 0), aliases.get(fxn, False))
-        # cuDNN convolutions may use TF32 tensor cores (torch's default); matrix products may not
-        peak = info["peak_gflops"]
-        if jn["op"] in ("conv2d", "dwconv2d") and torch.backends.cudnn.allow_tf32:
-            peak = info["peak_tf32_gflops"]
-        u, b = lc.utilization(fl, by, ms / 1e3, peak, info["mem_bw_gbs"])
-        if u is not None:
-            labels.append((jn["name"], "utilization", u, "ratio"))
-            bound[b] += 1
+    # cuDNN convolutions may use TF32 tensor cores (torch's default); matrix products may not
+    tf32_conv = bool(torch.backends.cudnn.allow_tf32)
+
+    def peak_for(jn):
+        if tf32_conv and jn["op"] in ("conv2d", "dwconv2d"):
+            return info["peak_tf32_gflops"]
+        return info["peak_gflops"]
+    labels, node_sum, total_flops, bound = lc.node_labels(
+        conv, lambda fxn: float(med[index[fxn]]), 1.0, aliases, peak_for, info["mem_bw_gbs"])
     labels.append(("", "latency_p10_ms", float(np.percentile(whole, 10)), "ms"))
     labels.append(("", "latency_p90_ms", float(np.percentile(whole, 90)), "ms"))
     labels.append(("", "latency_ms", w_med, "ms"))

@@ -159,30 +159,8 @@ class Worker:
         w10, w90 = float(np.percentile(whole, 10)), float(np.percentile(whole, 90))
         q25, q75 = float(np.percentile(whole, 25)), float(np.percentile(whole, 75))
 
-        labels = []
-        shapes = {}
-        node_sum = 0.0
-        total_flops = 0.0
-        util_bound = {"compute": 0, "memory": 0}
-        for fxn, jn in conv.emitted:
-            shapes[jn["name"]] = jn["out_shape"]
-            if jn["op"] in ("input", "output"):
-                continue
-            ns = float(med[index[fxn]])
-            node_sum += ns
-            labels.append((jn["name"], "latency_ms", ns / 1e6, "ms"))
-            attrs = jn.get("attrs", {})
-            ins = jn.get("in_shapes") or [shapes[i] for i in jn.get("inputs", [])]
-            act_ins = [shapes[i] for i in jn.get("inputs", [])]
-            fl = lc.flops(jn["op"], attrs.get("fn"), attrs, ins, jn["out_shape"])
-            total_flops += fl
-            esz = lc.DTYPE_SIZE.get(jn.get("dtype", "float32"), 4)
-            by = lc.bytes_moved(jn["op"], attrs.get("fn"), act_ins, jn["out_shape"], esz,
-                                conv.params.get(jn["name"], 0), aliases.get(fxn, False))
-            u, bound = lc.utilization(fl, by, ns / 1e9, self.peak, self.bw)
-            if u is not None:
-                labels.append((jn["name"], "utilization", u, "ratio"))
-                util_bound[bound] += 1
+        labels, node_sum, total_flops, util_bound = lc.node_labels(
+            conv, lambda fxn: float(med[index[fxn]]), 1e6, aliases, lambda jn: self.peak, self.bw)
         hidden_ns = float(sum(med[index[n]] for n in conv.hidden))
         per_run_sum = prof.nodes[:, is_call].sum(axis=1) - self.timer_ns * int(is_call.sum())
         interp = float(np.median(prof.interp))

@@ -117,3 +117,40 @@ def utilization(fl, by, seconds, peak_gflops, bw_gbs):
     if fl > 0 and (by <= 0 or fl / by >= ridge):
         return fl / seconds / (peak_gflops * 1e9), "compute"
     return by / seconds / (bw_gbs * 1e9), "memory"
+
+
+def node_labels(conv, node_time, per_ms, aliases, peak_for, bw_gbs):
+    """Per-node labels of a converted graph (tograph.convert), shared by the
+    CPU and GPU profilers.
+
+    node_time(fx node) is the node's measured time in the caller's unit,
+    per_ms of which make a millisecond (1e6 for ns, 1 for ms); aliases maps
+    fx nodes to "output aliases an input"; peak_for(json node) gives the
+    GFLOP/s peak that node is scored against.  Returns (labels as (node,
+    target, value, unit), sum of node times in the caller's unit, total
+    FLOPs, {"compute": n, "memory": n} utilization bounds).
+    """
+    labels, shapes = [], {}
+    node_sum = 0.0
+    total_flops = 0.0
+    bound_counts = {"compute": 0, "memory": 0}
+    for fxn, jn in conv.emitted:
+        shapes[jn["name"]] = jn["out_shape"]
+        if jn["op"] in ("input", "output"):
+            continue
+        t = node_time(fxn)
+        node_sum += t
+        labels.append((jn["name"], "latency_ms", t / per_ms, "ms"))
+        attrs = jn.get("attrs", {})
+        ins = jn.get("in_shapes") or [shapes[i] for i in jn.get("inputs", [])]
+        act_ins = [shapes[i] for i in jn.get("inputs", [])]
+        fl = flops(jn["op"], attrs.get("fn"), attrs, ins, jn["out_shape"])
+        total_flops += fl
+        esz = DTYPE_SIZE.get(jn.get("dtype", "float32"), 4)
+        by = bytes_moved(jn["op"], attrs.get("fn"), act_ins, jn["out_shape"], esz,
+                         conv.params.get(jn["name"], 0), aliases.get(fxn, False))
+        u, bound = utilization(fl, by, t / (per_ms * 1e3), peak_for(jn), bw_gbs)
+        if u is not None:
+            labels.append((jn["name"], "utilization", u, "ratio"))
+            bound_counts[bound] += 1
+    return labels, node_sum, total_flops, bound_counts
