@@ -27,11 +27,6 @@ void kernels_set_jit(int on)
     kernels_jit = on != 0;
 }
 
-int kernels_jit_enabled(void)
-{
-    return kernels_jit;
-}
-
 void kernels_init(int threads)
 {
     /* OpenBLAS only serves as libxsmm's fallback inside our own threads:
@@ -291,12 +286,12 @@ void transpose(float *dst, const float *src, int rows, int cols)
 
 void bias_forward(float *Y, const float *b, int64_t M, int N)
 {
+    /* the fused layers' serial row worker, over 64-row chunks */
+    const int64_t nch = (M + KERNELS_ROW_BLOCK - 1) / KERNELS_ROW_BLOCK;
 #pragma omp parallel for schedule(static) if (M * N >= PARALLEL_MIN_VALUES)
-    for (int64_t i = 0; i < M; i++) {
-        float *restrict y = Y + i * N;
-        const float *restrict bb = b;
-#pragma omp simd
-        for (int c = 0; c < N; c++) y[c] += bb[c];
+    for (int64_t ch = 0; ch < nch; ch++) {
+        const int64_t r0 = ch * KERNELS_ROW_BLOCK;
+        bias_block(Y + r0 * N, b, M - r0 < KERNELS_ROW_BLOCK ? M - r0 : KERNELS_ROW_BLOCK, N);
     }
 }
 

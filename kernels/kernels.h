@@ -39,7 +39,6 @@ int kernels_threads(void);
  * are serialised (Debian's serial OpenBLAS is not thread-safe), so without
  * JIT one thread is as fast as several. */
 void kernels_set_jit(int on);
-int kernels_jit_enabled(void);
 
 typedef struct gemm_plan {
     int K, N;
