@@ -93,7 +93,10 @@ import sys
 import h5py
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from evalcommon import ROOT, spearman
+from evalcommon import data_dir as _data_dir
+from evalcommon import run as _run
+
 PROG = "eval_fbnet_blocks"
 PAIRS = [("edgegpu", "latency_ms"), ("edgegpu", "energy_mj"), ("raspi4", "latency_ms"), ("pixel3", "latency_ms"),
          ("eyeriss", "latency_ms"), ("eyeriss", "energy_mj"), ("fpga", "latency_ms"), ("fpga", "energy_mj")]
@@ -104,12 +107,7 @@ VAL_FRAC = 0.1
 
 
 def data_dir():
-    env = os.environ.get("GNNPERF_SHARED")
-    d = os.path.join(env, "data") if env else os.path.join(ROOT, "..", "shared", "data")
-    if not os.path.isdir(os.path.join(d, "help_fbnet")):
-        sys.exit(f"{PROG}: no help_fbnet under {os.path.normpath(d)}: the public data is missing "
-                 "(put it in ../shared/data or set GNNPERF_SHARED)")
-    return d
+    return _data_dir(PROG, "help_fbnet")
 
 
 def tool(name):
@@ -120,10 +118,7 @@ def tool(name):
 
 
 def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"{PROG}: {' '.join(cmd)} failed (exit {r.returncode}):\n{r.stderr}")
-    return r.stdout
+    return _run(PROG, cmd)
 
 
 def parse_archs(spec):
@@ -140,18 +135,6 @@ def parse_archs(spec):
     if not out or max(out) > 4999:
         sys.exit(f"{PROG}: --archs {spec!r}: FBNet arch ids are 0..4999")
     return sorted(out)
-
-
-def spearman(a, b):
-    def rank(v):
-        v = np.asarray(v, dtype=float)
-        r = np.empty(len(v))
-        r[np.argsort(v, kind="mergesort")] = np.arange(len(v))
-        _, inv = np.unique(v, return_inverse=True)
-        return (np.bincount(inv, weights=r) / np.bincount(inv))[inv]     # ties share their mean rank
-    if len(a) < 3:
-        return float("nan")
-    return float(np.corrcoef(rank(a), rank(b))[0, 1])
 
 
 def metrics(pred, true):

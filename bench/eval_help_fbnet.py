@@ -41,13 +41,15 @@ import csv
 import json
 import os
 import random
-import subprocess
 import sys
 
 import h5py
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from evalcommon import ROOT, middle80, spearman
+from evalcommon import data_dir as _data_dir
+from evalcommon import run as _run
+
 PROG = "eval_help_fbnet"
 SOURCE = ["1080ti_1", "1080ti_32", "1080ti_64", "silver_4114", "silver_4210r", "samsung_a50", "pixel3",
           "essential_ph_1", "samsung_s7"]
@@ -60,36 +62,11 @@ PUBLISHED = {"HELP, 10 samples (published)": [0.887, 0.943, 0.892, 0.910]}
 
 
 def data_dir():
-    env = os.environ.get("GNNPERF_SHARED")
-    d = os.path.join(env, "data") if env else os.path.join(ROOT, "..", "shared", "data")
-    if not os.path.isdir(os.path.join(d, "help_fbnet")):
-        sys.exit(f"{PROG}: no help_fbnet under {os.path.normpath(d)}: the public data is missing "
-                 "(put it in ../shared/data or set GNNPERF_SHARED)")
-    return d
+    return _data_dir(PROG, "help_fbnet")
 
 
 def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"{PROG}: {' '.join(cmd)} failed (exit {r.returncode}):\n{r.stderr}")
-    return r.stdout
-
-
-def spearman(a, b):
-    def rank(v):
-        v = np.asarray(v, dtype=float)
-        r = np.empty(len(v))
-        r[np.argsort(v, kind="mergesort")] = np.arange(len(v))
-        _, inv = np.unique(v, return_inverse=True)
-        return (np.bincount(inv, weights=r) / np.bincount(inv))[inv]     # ties share their mean rank
-    return float(np.corrcoef(rank(a), rank(b))[0, 1])
-
-
-def middle80(ids, lat):
-    """HELP keeps the middle 80% by latency on the device."""
-    ids = sorted(ids, key=lambda i: lat[i])
-    n = len(ids)
-    return ids[int(0.1 * n): n - int(0.1 * n)]
+    return _run(PROG, cmd)
 
 
 def name(i):

@@ -19,13 +19,15 @@ import csv
 import json
 import os
 import random
-import subprocess
 import sys
 
 import h5py
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from evalcommon import ROOT, middle80, spearman
+from evalcommon import data_dir as _data_dir
+from evalcommon import run as _run
+
 SOURCE = ["1080ti_1", "1080ti_32", "1080ti_256", "silver_4114", "silver_4210r", "samsung_a50", "pixel3",
           "essential_ph_1", "samsung_s7"]
 TEST = ["titan_rtx_256", "gold_6226", "fpga", "pixel2", "raspi4", "eyeriss"]
@@ -37,36 +39,11 @@ PUBLISHED = {  # Spearman rho on the test devices, in TEST order, then the mean
 
 
 def data_dir():
-    env = os.environ.get("GNNPERF_SHARED")
-    d = os.path.join(env, "data") if env else os.path.join(ROOT, "..", "shared", "data")
-    if not os.path.isdir(os.path.join(d, "help_nb201")):
-        sys.exit(f"eval_help_nb201: no help_nb201 under {d} (set GNNPERF_SHARED)")
-    return d
+    return _data_dir("eval_help_nb201", "help_nb201")
 
 
 def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        sys.exit(f"eval_help_nb201: {' '.join(cmd)} failed:\n{r.stderr}")
-    return r.stdout
-
-
-def spearman(a, b):
-    def rank(v):
-        v = np.asarray(v, dtype=float)
-        order = np.argsort(v, kind="mergesort")
-        r = np.empty(len(v))
-        r[order] = np.arange(len(v))
-        vals, inv = np.unique(v, return_inverse=True)
-        return (np.bincount(inv, weights=r) / np.bincount(inv))[inv]
-    return float(np.corrcoef(rank(a), rank(b))[0, 1])
-
-
-def middle80(ids, lat):
-    """HELP keeps the middle 80% by latency on the device."""
-    ids = sorted(ids, key=lambda i: lat[i])
-    n = len(ids)
-    return ids[int(0.1 * n): n - int(0.1 * n)]
+    return _run("eval_help_nb201", cmd, **kw)
 
 
 def main():

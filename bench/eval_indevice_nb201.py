@@ -58,7 +58,10 @@ try:
 except ImportError:
     sys.exit("eval_indevice_nb201: needs numpy (apt-get install python3-numpy)")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from evalcommon import ROOT, rank  # noqa: E402
+from evalcommon import data_dir as _data_dir  # noqa: E402
+from evalcommon import run as _run  # noqa: E402
+
 PROG = "eval_indevice_nb201"
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 EDGES = ["e1_0to1", "e2_0to2", "e3_1to2", "e4_0to3", "e5_1to3", "e6_2to3"]
@@ -75,25 +78,12 @@ def log(msg):
 
 
 def data_dir():
-    env = os.environ.get("GNNPERF_SHARED")
-    d = os.path.join(env, "data") if env else os.path.join(ROOT, "..", "shared", "data")
-    d = os.path.normpath(d)
-    need = [os.path.join(d, "help_nb201", f) for f in ("nb201_archs.csv", "nb201_latency_wide.csv")]
-    missing = [p for p in need if not os.path.isfile(p)]
-    if missing:
-        sys.exit(f"{PROG}: the public data is absent: no {', '.join(missing)} "
-                 f"(expected {d}/help_nb201/; set GNNPERF_SHARED to the folder holding data/)")
-    return d
+    return _data_dir(PROG, "help_nb201", ("nb201_archs.csv", "nb201_latency_wide.csv"))
 
 
 def run(cmd, **kw):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, **kw)
-    if r.returncode != 0:
-        sys.exit(f"{PROG}: {' '.join(cmd)} failed (exit {r.returncode}):\n{r.stdout[-2000:]}{r.stderr[-4000:]}")
-    return r.stdout
+    return _run(PROG, cmd, **kw)
 
-
-# ---------------------------------------------------------------- data
 
 def read_archs(path):
     """One-hot cell encodings (N_ALL x 30), rows by arch index 0..N_ALL-1."""
@@ -139,15 +129,6 @@ def middle80(ids, lat):
 
 
 # ---------------------------------------------------------------- metrics
-
-def rank(v):
-    v = np.asarray(v, dtype=float)
-    order = np.argsort(v, kind="mergesort")
-    r = np.empty(len(v))
-    r[order] = np.arange(len(v))
-    _, inv = np.unique(v, return_inverse=True)
-    return (np.bincount(inv, weights=r) / np.bincount(inv))[inv]  # ties share their mean rank
-
 
 def metrics(pred, true):
     pred, true = np.asarray(pred, dtype=float), np.asarray(true, dtype=float)
@@ -411,7 +392,7 @@ def main():
     fmt = lambda r: f"{r['rho']:.3f} | {r['mape']:.1f} | {r['within10']:.1f}"
     for dev in devices:
         print(f"| {dev} | " + " | ".join(fmt(res[m][dev]) for m in methods) + " |")
-    print(f"| **mean** | " + " | ".join(fmt(means[m]) for m in methods) + " |")
+    print("| **mean** | " + " | ".join(fmt(means[m]) for m in methods) + " |")
     ref_cells = []
     for m in methods:
         r = REFERENCE.get(m)

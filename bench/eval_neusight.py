@@ -777,7 +777,7 @@ def main():
         agg = {}
         for gname, test in groups:
             sel = [x for x in per_run if test(x)]
-            both = [x for x in sel if all(f"NeuSight (paper)_ape" in x["classes"][c] for c in ("BMM", "FC"))]
+            both = [x for x in sel if all("NeuSight (paper)_ape" in x["classes"][c] for c in ("BMM", "FC"))]
             for mname, key in methods:
                 for c in CLASSES:
                     # only runs the paper scored too, so both columns average the same runs

@@ -1,0 +1,56 @@
+"""What the evaluation scripts in bench/ share: where the public data is,
+running the built tools, rank statistics and HELP's middle-80% rule.
+
+Imported by eval_help_nb201.py, eval_help_fbnet.py, eval_indevice_nb201.py
+and eval_fbnet_blocks.py (their folder is first on sys.path when they run).
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def data_dir(prog, sub, files=()):
+    """../shared/data (or $GNNPERF_SHARED/data) when it holds sub/ and sub/files; else exit with why."""
+    env = os.environ.get("GNNPERF_SHARED")
+    d = os.path.normpath(os.path.join(env, "data") if env else os.path.join(ROOT, "..", "shared", "data"))
+    need = [os.path.join(d, sub, f) for f in files] or [os.path.join(d, sub)]
+    missing = [p for p in need if not os.path.exists(p)]
+    if missing:
+        sys.exit(f"{prog}: the public data is missing: no {', '.join(missing)} "
+                 "(put it in ../shared/data or set GNNPERF_SHARED to the folder holding data/)")
+    return d
+
+
+def run(prog, cmd, **kw):
+    """Runs cmd and returns its standard output; exits naming the command when it fails."""
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        sys.exit(f"{prog}: {' '.join(cmd)} failed (exit {r.returncode}):\n{r.stdout[-2000:]}{r.stderr[-4000:]}")
+    return r.stdout
+
+
+def rank(v):
+    """Ranks from 0; ties share their mean rank."""
+    v = np.asarray(v, dtype=float)
+    r = np.empty(len(v))
+    r[np.argsort(v, kind="mergesort")] = np.arange(len(v))
+    _, inv = np.unique(v, return_inverse=True)
+    return (np.bincount(inv, weights=r) / np.bincount(inv))[inv]
+
+
+def spearman(a, b):
+    """Spearman rho with tied ranks averaged; NaN below 3 values."""
+    if len(a) < 3:
+        return float("nan")
+    return float(np.corrcoef(rank(a), rank(b))[0, 1])
+
+
+def middle80(ids, lat):
+    """HELP keeps the middle 80% by latency on the device (in latency order)."""
+    ids = sorted(ids, key=lambda i: lat[i])
+    n = len(ids)
+    return ids[int(0.1 * n): n - int(0.1 * n)]
