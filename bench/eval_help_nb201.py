@@ -24,7 +24,7 @@ import sys
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, middle80, spearman
+from evalcommon import ROOT, add_fewshot_args, middle80, spearman
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -48,16 +48,7 @@ def run(cmd, **kw):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--work", default=os.path.join(ROOT, "out", "help_nb201"))
-    ap.add_argument("--draws", type=int, default=10)
-    ap.add_argument("--shots", default="5,10,20")
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--method", default="heads", choices=("embedding", "heads"),
-                    help="what gnnadapt fits on the new device's samples")
-    ap.add_argument("--steps", type=int, default=300, help="gnnadapt optimizer steps")
-    ap.add_argument("--anchor", type=float, default=0.0,
-                    help="gnnadapt --anchor: pull the adapted heads toward the source model (0 = none)")
+    add_fewshot_args(ap, os.path.join(ROOT, "out", "help_nb201"))
     a = ap.parse_args()
     shots_list = [int(s) for s in a.shots.split(",")]
     d = data_dir()

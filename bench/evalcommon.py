@@ -54,3 +54,17 @@ def middle80(ids, lat):
     ids = sorted(ids, key=lambda i: lat[i])
     n = len(ids)
     return ids[int(0.1 * n): n - int(0.1 * n)]
+
+
+def add_fewshot_args(ap, work_default):
+    """The options both HELP few-shot protocols take (eval_help_nb201.py, eval_help_fbnet.py)."""
+    ap.add_argument("--work", default=work_default)
+    ap.add_argument("--draws", type=int, default=10)
+    ap.add_argument("--shots", default="5,10,20")
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--method", default="heads", choices=("embedding", "heads"),
+                    help="what gnnadapt fits on the new device's samples")
+    ap.add_argument("--steps", type=int, default=300, help="gnnadapt optimizer steps")
+    ap.add_argument("--anchor", type=float, default=0.0,
+                    help="gnnadapt --anchor: pull the adapted heads toward the source model (0 = none)")
