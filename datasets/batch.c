@@ -18,6 +18,10 @@ void batcher_free(batcher *b)
     free(b->x);
     free(b->node_y);
     free(b->graph_y);
+    free(b->node_lp);
+    free(b->graph_lp);
+    free(b->node_lp_all);
+    free(b->graph_lp_all);
     free(b->pred_ptr);
     free(b->pred_idx);
     free(b->succ_ptr);
@@ -42,9 +46,10 @@ static int64_t sum_largest(int64_t *v, int64_t n, int64_t k)
     return s;
 }
 
-/* mu, sigma of ln(label) over the given rows and label columns. */
+/* mu, sigma of ln(label) - ln(prior) over the given rows and label columns
+ * (lp: ln prior per (dataset row, column index), or NULL for none). */
 static void log_stats(const dataset *d, const label_target *t, const int64_t *rows, int64_t n_rows,
-                      const int32_t *cols, int32_t n_cols, float *mu, float *sigma)
+                      const int32_t *cols, int32_t n_cols, const float *lp, float *mu, float *sigma)
 {
     double s = 0, ss = 0;
     int64_t n = 0;
@@ -53,7 +58,7 @@ static void log_stats(const dataset *d, const label_target *t, const int64_t *ro
             if (cols[k] < 0) continue;
             float v = t->values[rows[r] * d->n_devices + cols[k]];
             if (isnan(v)) continue;
-            double l = log(fmax(v, LABEL_FLOOR));
+            double l = log(fmax(v, LABEL_FLOOR)) - (lp ? lp[rows[r] * n_cols + k] : 0.0f);
             s += l;
             ss += l * l;
             n++;
@@ -91,6 +96,66 @@ void descriptor_normalise(float *out, const double *raw, int32_t n, int n_desc, 
             double v = raw[(size_t)k * n_desc + j];
             out[(size_t)k * n_desc + j] = isnan(v) ? 0.0f : (float)((log1p(fmax(v, 0.0)) - mean[j]) / std[j]);
         }
+}
+
+/* ln prior of every node and graph of the dataset on every evaluated
+ * device, when some target takes the prior. */
+static int prior_tables(batcher *b, const batch_spec *sp, gp_error *err)
+{
+    int any = 0;
+    for (int k = 0; k < sp->n_node_t; k++) any |= b->node_use_prior[k] = sp->node_prior_t && sp->node_prior_t[k];
+    for (int k = 0; k < sp->n_graph_t; k++) any |= b->graph_use_prior[k] = sp->graph_prior_t && sp->graph_prior_t[k];
+    if (!any || !sp->prior || sp->prior->kind == PRIOR_NONE) {
+        memset(b->node_use_prior, 0, sizeof b->node_use_prior);
+        memset(b->graph_use_prior, 0, sizeof b->graph_use_prior);
+        return 0;
+    }
+    if (!sp->prior_rates) return gp_errorf(err, "a cost prior without device rates");
+    for (int32_t c = 0; c < b->n_dev; c++)
+        for (int j = 0; j < 2; j++) {
+            double r = sp->prior_rates[2 * c + j];
+            if (!(r > 0) || !isfinite(r))
+                return gp_errorf(err, "evaluated device %d (model device %d) has no rates for the %s prior", c,
+                                 b->model_dev[c], prior_kind_name(sp->prior->kind));
+        }
+    int node_any = 0, graph_any = 0;
+    for (int k = 0; k < sp->n_node_t; k++) node_any |= b->node_use_prior[k];
+    for (int k = 0; k < sp->n_graph_t; k++) graph_any |= b->graph_use_prior[k];
+    const graph_set *s = &b->d->graphs;
+    int32_t D = b->n_dev;
+    /* Node priors are needed for the graph sums too; the table is kept only
+     * when a node target uses it. */
+    float *node_lp = malloc((size_t)(s->n_nodes * D + 1) * sizeof(float));
+    double *graph_ms = graph_any ? calloc((size_t)(s->n_graphs * D + 1), sizeof(double)) : NULL;
+    if (!node_lp || (graph_any && !graph_ms)) {
+        free(node_lp);
+        free(graph_ms);
+        return gp_errorf(err, "out of memory for the cost prior");
+    }
+    for (int64_t g = 0; g < s->n_graphs; g++)
+        for (int64_t v = s->node_off[g]; v < s->node_off[g + 1]; v++) {
+            node_cost nc;
+            graph_node_cost(s, v, &nc);
+            for (int32_t c = 0; c < D; c++) {
+                double ms = prior_cost_ms(sp->prior, &nc, sp->prior_rates + 2 * c);
+                node_lp[v * D + c] = (float)log(ms);
+                if (graph_ms) graph_ms[g * D + c] += ms;
+            }
+        }
+    if (graph_ms) {
+        b->graph_lp_all = malloc((size_t)(s->n_graphs * D + 1) * sizeof(float));
+        if (!b->graph_lp_all) {
+            free(node_lp);
+            free(graph_ms);
+            return gp_errorf(err, "out of memory for the cost prior");
+        }
+        for (int64_t k = 0; k < s->n_graphs * D; k++)
+            b->graph_lp_all[k] = (float)log(graph_ms[k] > 0 ? graph_ms[k] : sp->prior->floor_ms);
+        free(graph_ms);
+    }
+    if (node_any) b->node_lp_all = node_lp;
+    else free(node_lp);
+    return 0;
 }
 
 int batcher_init(batcher *b, const dataset *d, const batch_spec *sp, gp_error *err)
@@ -132,6 +197,7 @@ int batcher_init(batcher *b, const dataset *d, const batch_spec *sp, gp_error *e
         }
     }
     if (b->n_desc) memcpy(b->dev_desc, sp->dev_desc, (size_t)(b->n_dev * b->n_desc) * sizeof(float));
+    if (prior_tables(b, sp, err) != 0) goto fail;
 
     int64_t n_rows = 0;
     if (need_stats)
@@ -192,7 +258,8 @@ int batcher_init(batcher *b, const dataset *d, const batch_spec *sp, gp_error *e
             b->node_mu[k] = sp->node_mu[k];
             b->node_sigma[k] = sp->node_sigma[k];
         } else if (t >= 0) {
-            log_stats(d, &d->targets[t], rows, n_rows, b->data_dev, b->n_dev, &b->node_mu[k], &b->node_sigma[k]);
+            log_stats(d, &d->targets[t], rows, n_rows, b->data_dev, b->n_dev,
+                      b->node_use_prior[k] ? b->node_lp_all : NULL, &b->node_mu[k], &b->node_sigma[k]);
         } else {
             b->node_mu[k] = 0.0f;
             b->node_sigma[k] = 1.0f;
@@ -209,8 +276,8 @@ int batcher_init(batcher *b, const dataset *d, const batch_spec *sp, gp_error *e
             b->graph_mu[k] = sp->graph_mu[k];
             b->graph_sigma[k] = sp->graph_sigma[k];
         } else if (t >= 0) {
-            log_stats(d, &d->targets[t], sp->train_graphs, sp->n_train, b->data_dev, b->n_dev, &b->graph_mu[k],
-                      &b->graph_sigma[k]);
+            log_stats(d, &d->targets[t], sp->train_graphs, sp->n_train, b->data_dev, b->n_dev,
+                      b->graph_use_prior[k] ? b->graph_lp_all : NULL, &b->graph_mu[k], &b->graph_sigma[k]);
         } else {
             b->graph_mu[k] = 0.0f;
             b->graph_sigma[k] = 1.0f;
@@ -240,8 +307,10 @@ int batcher_init(batcher *b, const dataset *d, const batch_spec *sp, gp_error *e
     b->succ_idx = malloc((size_t)(maxE + 1) * sizeof(int64_t));
     b->graph_off = malloc((size_t)(maxG + 1) * sizeof(int64_t));
     b->graph_ids = malloc((size_t)maxG * sizeof(int64_t));
+    b->node_lp = calloc((size_t)maxN * b->n_dev, sizeof(float));
+    b->graph_lp = calloc((size_t)maxG * b->n_dev, sizeof(float));
     if (!b->x || !b->node_y || !b->graph_y || !b->pred_ptr || !b->succ_ptr || !b->pred_idx || !b->succ_idx ||
-        !b->graph_off || !b->graph_ids)
+        !b->graph_off || !b->graph_ids || !b->node_lp || !b->graph_lp)
         goto oom;
     return 0;
 oom:
@@ -253,9 +322,9 @@ fail:
     return -1;
 }
 
-static float to_target(float y, float mu, float sigma)
+static float to_target(float y, float mu, float sigma, float lp)
 {
-    return isnan(y) ? NAN : (logf(fmaxf(y, LABEL_FLOOR)) - mu) / sigma;
+    return isnan(y) ? NAN : (logf(fmaxf(y, LABEL_FLOOR)) - lp - mu) / sigma;
 }
 
 void batcher_fill(batcher *b, const int64_t *ids, int64_t n, gnn_batch *out)
@@ -283,20 +352,25 @@ void batcher_fill(batcher *b, const int64_t *ids, int64_t n, gnn_batch *out)
             b->pred_ptr[N + v + 1] = pp + np;
             b->succ_ptr[N + v + 1] = sp + ns;
         }
+        if (b->node_lp_all)
+            memcpy(b->node_lp + N * D, b->node_lp_all + first * D, (size_t)(count * D) * sizeof(float));
+        if (b->graph_lp_all) memcpy(b->graph_lp + k * D, b->graph_lp_all + g * D, (size_t)D * sizeof(float));
         for (int t = 0; t < b->n_node_t; t++) {
             const label_target *lt = b->node_t[t] >= 0 ? &d->targets[b->node_t[t]] : NULL;
             for (int64_t v = 0; v < count; v++)
                 for (int32_t c = 0; c < D; c++) {
                     float y = (lt && b->data_dev[c] >= 0) ? lt->values[(first + v) * d->n_devices + b->data_dev[c]]
                                                           : NAN;
-                    b->node_y[((N + v) * D + c) * b->n_node_t + t] = to_target(y, b->node_mu[t], b->node_sigma[t]);
+                    b->node_y[((N + v) * D + c) * b->n_node_t + t] =
+                        to_target(y, b->node_mu[t], b->node_sigma[t], batcher_node_lp(b, (N + v) * D + c, t));
                 }
         }
         for (int t = 0; t < b->n_graph_t; t++) {
             const label_target *lt = b->graph_t[t] >= 0 ? &d->targets[b->graph_t[t]] : NULL;
             for (int32_t c = 0; c < D; c++) {
                 float y = (lt && b->data_dev[c] >= 0) ? lt->values[g * d->n_devices + b->data_dev[c]] : NAN;
-                b->graph_y[(k * D + c) * b->n_graph_t + t] = to_target(y, b->graph_mu[t], b->graph_sigma[t]);
+                b->graph_y[(k * D + c) * b->n_graph_t + t] =
+                    to_target(y, b->graph_mu[t], b->graph_sigma[t], batcher_graph_lp(b, k * D + c, t));
             }
         }
         N += count;

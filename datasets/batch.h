@@ -6,7 +6,10 @@
  * never leak into the statistics), labels become
  *   t = (ln(max(y, LABEL_FLOOR)) - mu) / sigma  per target,
  * and hardware descriptors become (ln(1 + x) - mean) / std per column. At
- * prediction time all of these come from the checkpoint instead.
+ * prediction time all of these come from the checkpoint instead. With a
+ * cost prior (gnn/prior.h), the flagged targets subtract ln(prior) per
+ * (node or graph, device) before mu and sigma, and node_lp / graph_lp hold
+ * the current batch's ln(prior) for turning predictions back into labels.
  *
  * batcher_fill copies the chosen graphs' feature rows, CSR (renumbered to
  * batch-local ids) and labels into buffers sized at init for the largest
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #include "../gnn/model.h"
+#include "../gnn/prior.h"
 #include "dataset.h"
 
 /* Labels below this (in the target's unit) are clamped before the log:
@@ -43,6 +47,12 @@ typedef struct batch_spec {
     /* Normalised descriptors of the evaluated devices (n_dev, n_desc), or NULL. */
     int n_desc;
     const float *dev_desc;
+    /* Cost prior (NULL or kind none: off), rates (n_dev, 2) of the evaluated
+     * devices (prior_device_rates), and which targets take it (n_node_t /
+     * n_graph_t flags; prior_applies on their units). */
+    const cost_prior *prior;
+    const double *prior_rates;
+    const unsigned char *node_prior_t, *graph_prior_t;
 } batch_spec;
 
 typedef struct batcher {
@@ -59,9 +69,12 @@ typedef struct batcher {
     int32_t *model_dev, *data_dev;
     int n_desc;
     float *dev_desc;                /* (n_dev, n_desc) */
+    unsigned char node_use_prior[BATCH_MAX_TARGETS], graph_use_prior[BATCH_MAX_TARGETS];
+    float *node_lp_all, *graph_lp_all; /* ln prior (n_nodes or n_graphs, n_dev) of the dataset, or NULL */
     model_limits lim;               /* the largest batch */
     /* the current batch */
     float *x, *node_y, *graph_y;
+    float *node_lp, *graph_lp;      /* (N * n_dev), (G * n_dev): ln prior, 0 without one */
     int64_t *pred_ptr, *pred_idx, *succ_ptr, *succ_idx, *graph_off;
     int64_t *graph_ids;
     int64_t n_graphs_in_batch;
@@ -83,7 +96,22 @@ void descriptor_stats(float *mean, float *std, const double *raw, int32_t n_devi
 void descriptor_normalise(float *out, const double *raw, int32_t n, int n_desc, const float *mean,
                           const float *std);
 
-/* Back from target space to the label's unit. */
-static inline double target_to_label(float t, float mu, float sigma) { return exp((double)t * sigma + mu); }
+/* Back from target space to the label's unit; lp is ln(prior) of the row
+ * for targets that take the prior, 0 for the others. */
+static inline double target_to_label(float t, float mu, float sigma, float lp)
+{
+    return exp((double)t * sigma + mu + lp);
+}
+
+/* ln prior of node-pair row r (batch-local node * n_dev + device) for node
+ * target t of the current batch, and of graph-pair row r for graph target t. */
+static inline float batcher_node_lp(const batcher *b, int64_t r, int t)
+{
+    return b->node_use_prior[t] ? b->node_lp[r] : 0.0f;
+}
+static inline float batcher_graph_lp(const batcher *b, int64_t r, int t)
+{
+    return b->graph_use_prior[t] ? b->graph_lp[r] : 0.0f;
+}
 
 #endif

@@ -28,6 +28,7 @@ void checkpoint_meta_free(checkpoint_meta *m)
     free_strings(m->device_names, m->n_devices);
     free_strings(m->desc_names, m->n_desc);
     free(m->desc_raw);
+    free(m->prior_rates);
     free(m->desc_mean);
     free(m->desc_std);
     free_strings(m->node_t_names, m->n_node_t);
@@ -144,6 +145,21 @@ static int write_all(h5w *w, const checkpoint_meta *m, const param_store *p, int
         write_floats(w, "/targets/graph_sigma", m->graph_sigma, m->n_graph_t))
         return -1;
 
+    if (m->prior.kind != PRIOR_NONE) {
+        char floor_ms[64];
+        snprintf(floor_ms, sizeof floor_ms, "%.17g", m->prior.floor_ms);
+        if ((g = h5w_group(w, "/prior", 0)) < 0) return -1;
+        rc = h5w_attr_string(w, g, "/prior", "kind", prior_kind_name(m->prior.kind));
+        rc |= h5w_attr_string(w, g, "/prior", "peak_descriptor", m->prior.peak);
+        rc |= h5w_attr_string(w, g, "/prior", "bandwidth_descriptor", m->prior.bw);
+        rc |= h5w_attr_string(w, g, "/prior", "floor_ms", floor_ms);
+        H5Gclose(g);
+        if (rc) return -1;
+        ds = h5w_array(w, "/prior/rates", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, m->n_devices, 2, m->prior_rates);
+        if (ds < 0) return -1;
+        H5Dclose(ds);
+    }
+
     const char *slabs[3] = {"/params", "/adam_m", "/adam_v"};
     const float *base[3] = {p->value, p->adam_m, p->adam_v};
     for (int s = 0; s < (with_opt ? 3 : 1); s++) {
@@ -183,6 +199,49 @@ int checkpoint_write(const char *path, const checkpoint_meta *meta, const param_
 static float *load_floats(h5r *r, const char *path, int64_t n)
 {
     return h5r_load(r, path, H5C_FLOAT, H5T_NATIVE_FLOAT, sizeof(float), 1, n, H5R_ANY, NULL, NULL, 1, NULL);
+}
+
+/* The optional /prior group; absent means no prior. */
+static int read_prior(h5r *r, checkpoint_meta *m)
+{
+    cost_prior_defaults(&m->prior);
+    hid_t g;
+    int have = h5r_open_object(r, "/prior", H5I_GROUP, 0, &g);
+    if (have <= 0) return have;
+    char *kind = NULL, *peak = NULL, *bw = NULL, *floor_ms = NULL;
+    int rc = -1;
+    if (h5r_attr_string(r, g, "/prior", "kind", 1, &kind) != 1 ||
+        h5r_attr_string(r, g, "/prior", "peak_descriptor", 1, &peak) != 1 ||
+        h5r_attr_string(r, g, "/prior", "bandwidth_descriptor", 1, &bw) != 1 ||
+        h5r_attr_string(r, g, "/prior", "floor_ms", 1, &floor_ms) != 1)
+        goto done;
+    if ((m->prior.kind = prior_kind_from_name(kind)) <= PRIOR_NONE) {
+        h5r_fail(r, "/prior", "kind '%s' is not a prior this build knows (roofline)", kind);
+        goto done;
+    }
+    if (!peak[0] || !bw[0] || strlen(peak) >= PRIOR_NAME_MAX || strlen(bw) >= PRIOR_NAME_MAX) {
+        h5r_fail(r, "/prior", "descriptor names must have 1 to %d characters", PRIOR_NAME_MAX - 1);
+        goto done;
+    }
+    snprintf(m->prior.peak, sizeof m->prior.peak, "%s", peak);
+    snprintf(m->prior.bw, sizeof m->prior.bw, "%s", bw);
+    char *end;
+    m->prior.floor_ms = strtod(floor_ms, &end);
+    if (end == floor_ms || *end || cost_prior_validate(&m->prior, NULL) != 0) {
+        h5r_fail(r, "/prior", "floor_ms '%s' is not a positive number", floor_ms);
+        goto done;
+    }
+    if (!(m->prior_rates = h5r_load(r, "/prior/rates", H5C_FLOAT, H5T_NATIVE_DOUBLE, sizeof(double), 2, m->n_devices,
+                                    2, NULL, NULL, 1, NULL)))
+        goto done;
+    rc = 0;
+done:
+    free(kind);
+    free(peak);
+    free(bw);
+    free(floor_ms);
+    H5Gclose(g);
+    return rc;
 }
 
 int checkpoint_read_meta(const char *path, checkpoint_meta *m, gp_error *err)
@@ -287,6 +346,7 @@ int checkpoint_read_meta(const char *path, checkpoint_meta *m, gp_error *err)
             h5r_fail(&r, "/targets/graph_sigma", "target %d has a non-positive or non-finite scale", k);
             goto done;
         }
+    if (read_prior(&r, m) != 0) goto done;
     rc = 0;
 done:
     free(s);

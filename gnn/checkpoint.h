@@ -7,7 +7,7 @@
  * feature normalisation with the featurizer version and column names, the
  * op vocabulary, the device table (names, raw descriptors and their
  * normalisation; embeddings are parameters), target names, units and
- * scales, the seed, the step/epoch reached, the best validation score and
+ * scales, the cost prior (gnn/prior.h) with each device's rates, the seed, the step/epoch reached, the best validation score and
  * a fingerprint of the training data.
  *
  * Writes are atomic (temporary file, fsync, rename): a kill at any moment
@@ -21,6 +21,7 @@
 
 #include "../common/gp_error.h"
 #include "model.h"
+#include "prior.h"
 
 #define CHECKPOINT_FORMAT_NAME "gnnperf-checkpoint"
 #define CHECKPOINT_FORMAT_VERSION 1
@@ -47,6 +48,9 @@ typedef struct checkpoint_meta {
     int n_node_t, n_graph_t;
     char **node_t_names, **node_t_units, **graph_t_names, **graph_t_units;
     float *node_mu, *node_sigma, *graph_mu, *graph_sigma;
+
+    cost_prior prior;          /* kind none when the file has no /prior group */
+    double *prior_rates;       /* (n_devices, 2) FLOP and bytes per ms, NaN unknown; NULL without a prior */
 } checkpoint_meta;
 
 void checkpoint_meta_free(checkpoint_meta *m);

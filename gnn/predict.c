@@ -75,16 +75,18 @@ int predict_run(predictions *out, model *m, batcher *b, const int64_t *ids, int6
         for (int64_t r = 0; r < gb.n_nodes * D; r++)
             for (int t = 0; t < Tn; t++) {
                 size_t k = (size_t)((row0 * D + r) * Tn + t);
-                out->node_pred[k] = target_to_label(m->node_out[r * Tn + t], b->node_mu[t], b->node_sigma[t]);
+                float lp = batcher_node_lp(b, r, t);
+                out->node_pred[k] = target_to_label(m->node_out[r * Tn + t], b->node_mu[t], b->node_sigma[t], lp);
                 float y = b->node_y[r * Tn + t];
-                out->node_true[k] = isnan(y) ? NAN : target_to_label(y, b->node_mu[t], b->node_sigma[t]);
+                out->node_true[k] = isnan(y) ? NAN : target_to_label(y, b->node_mu[t], b->node_sigma[t], lp);
             }
         for (int64_t r = 0; r < cnt * D; r++)
             for (int t = 0; t < Tg; t++) {
                 size_t k = (size_t)((start * D + r) * Tg + t);
-                out->graph_pred[k] = target_to_label(m->graph_out[r * Tg + t], b->graph_mu[t], b->graph_sigma[t]);
+                float lp = batcher_graph_lp(b, r, t);
+                out->graph_pred[k] = target_to_label(m->graph_out[r * Tg + t], b->graph_mu[t], b->graph_sigma[t], lp);
                 float y = b->graph_y[r * Tg + t];
-                out->graph_true[k] = isnan(y) ? NAN : target_to_label(y, b->graph_mu[t], b->graph_sigma[t]);
+                out->graph_true[k] = isnan(y) ? NAN : target_to_label(y, b->graph_mu[t], b->graph_sigma[t], lp);
             }
         if (o->want_embeddings) {
             memcpy(out->node_emb + row0 * H, model_node_embeddings(m), (size_t)(gb.n_nodes * H) * sizeof(float));

@@ -7,9 +7,11 @@
 #include "../datasets/batch.h"
 #include "../gnn/checkpoint.h"
 
-/* node_t[k] / graph_t[k]: the dataset target with the name and level of the
- * model's k-th target, or -1 when the dataset has no such labels. */
-void checkpoint_targets_in(const checkpoint_meta *m, const dataset *d, int *node_t, int *graph_t);
+/* node_t[k] / graph_t[k] (BATCH_MAX_TARGETS entries each): the dataset
+ * target with the name and level of the model's k-th target, or -1 when the
+ * dataset has no such labels. Fails when the checkpoint has more targets
+ * than batches hold. */
+int checkpoint_targets_in(const checkpoint_meta *m, const dataset *d, int *node_t, int *graph_t, gp_error *err);
 
 /* A batch spec using the checkpoint's feature, target and descriptor
  * normalisation, for n_dev devices (model ids, dataset label columns or
@@ -17,5 +19,14 @@ void checkpoint_targets_in(const checkpoint_meta *m, const dataset *d, int *node
 batch_spec checkpoint_batch_spec(const checkpoint_meta *m, const int *node_t, const int *graph_t, int max_batch,
                                  int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev,
                                  const float *dev_desc);
+
+/* The cost prior's part (gnn/prior.h): which targets take it (from the
+ * checkpoint's units) and the rates (n_dev, 2) of the evaluated model
+ * devices, from all_rates (the checkpoint's, or a grown table). Fails,
+ * naming the device, when a device lacks its rates. Sets bs->prior and
+ * points it at rates and the flags (the caller keeps them alive). */
+int checkpoint_prior_spec(batch_spec *bs, const checkpoint_meta *m, const double *all_rates, char *const *dev_names,
+                          int32_t n_dev, const int32_t *model_dev, double *rates, unsigned char *node_f,
+                          unsigned char *graph_f, gp_error *err);
 
 #endif

@@ -186,7 +186,9 @@ int main(int argc, char **argv)
     float *desc_norm = NULL;
     char **names_grown = NULL;
     int8_t *trained_grown = NULL;
-    double *desc_grown = NULL;
+    double *desc_grown = NULL, *rates_grown = NULL;
+    double prior_rate[2];
+    unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
 
     if (checkpoint_read_meta(o.checkpoint, &meta, &err) != 0) goto done;
     if (dataset_read_h5(&d, o.dataset, &err) != 0) goto done;
@@ -210,7 +212,10 @@ int main(int argc, char **argv)
 
     /* Which targets the dataset labels for this device. */
     int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
-    checkpoint_targets_in(&meta, &d, node_t, graph_t);
+    if (checkpoint_targets_in(&meta, &d, node_t, graph_t, &err) != 0) {
+        gp_error_prefix(&err, "%s", o.checkpoint);
+        goto done;
+    }
     /* A graph is labelled when its first graph target (or, without graph
      * targets, any of its nodes) has a value on the device. */
     int64_t G = d.graphs.n_graphs, n_lab = 0;
@@ -323,7 +328,28 @@ int main(int argc, char **argv)
         descriptor_normalise(desc_norm, desc_grown + (size_t)id * K, 1, K, meta.desc_mean, meta.desc_std);
     }
 
+    if (meta.prior.kind != PRIOR_NONE) {
+        /* The new device's prior rates come from the dataset's descriptors
+         * when the model has none for it. */
+        if (!(rates_grown = malloc((size_t)(2 * n_new) * sizeof(double)))) {
+            gp_errorf(&err, "out of memory");
+            goto done;
+        }
+        memcpy(rates_grown, meta.prior_rates, (size_t)(2 * n_old) * sizeof(double));
+        double from_data[2];
+        prior_device_rates(&meta.prior, d.descriptor_names, d.n_descriptors,
+                           d.descriptors + (size_t)col * d.n_descriptors, from_data);
+        for (int j = 0; j < 2; j++) {
+            double *r = &rates_grown[2 * id + j];
+            if (grow || !(*r > 0 && isfinite(*r))) *r = from_data[j];
+        }
+    }
+
     batch_spec bs = checkpoint_batch_spec(&meta, node_t, graph_t, 64, 1, &id, &col, desc_norm);
+    if (checkpoint_prior_spec(&bs, &meta, rates_grown, names_grown, 1, &id, prior_rate, node_pf, graph_pf, &err) != 0) {
+        gp_error_prefix(&err, "%s", o.dataset);
+        goto done;
+    }
     if (batcher_init(&b, &d, &bs, &err) != 0) goto done;
     if (model_build(&old_m, &meta.cfg, &b.lim, &err) != 0 ||
         checkpoint_read_params(o.checkpoint, &old_m.params, 0, &err) != 0)
@@ -421,6 +447,7 @@ int main(int argc, char **argv)
     out.device_names = names_grown;
     out.dev_trained = trained_grown;
     out.desc_raw = desc_grown;
+    out.prior_rates = rates_grown;
     char *cfg_text = NULL;
     {
         size_t len = (meta.run_config ? strlen(meta.run_config) : 2) + strlen(o.device) + 256;
@@ -470,5 +497,6 @@ done:
     free(names_grown);
     free(trained_grown);
     free(desc_grown);
+    free(rates_grown);
     return rc;
 }

@@ -377,6 +377,8 @@ int main(int argc, char **argv)
     int rc = 1;
     const char *hint = NULL;
     float *desc = NULL;
+    double *prior_rates = NULL;
+    unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
     int32_t model_dev[MAX_DEV], data_dev[MAX_DEV], n_dev = 0;
     char *dev_names[MAX_DEV];
     int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
@@ -435,7 +437,10 @@ int main(int argc, char **argv)
             if (!strcmp(d.device_names[k], meta.device_names[id])) data_dev[n_dev] = k;
         n_dev++;
     }
-    checkpoint_targets_in(&meta, &d, node_t, graph_t);
+    if (checkpoint_targets_in(&meta, &d, node_t, graph_t, &err) != 0) {
+        gp_error_prefix(&err, "%s", o.checkpoint);
+        goto done;
+    }
     int K = meta.cfg.n_descriptors;
     desc = calloc((size_t)n_dev * K + 1, sizeof(float));
     if (!desc) {
@@ -453,6 +458,15 @@ int main(int argc, char **argv)
         free(all);
     }
     batch_spec bs = checkpoint_batch_spec(&meta, node_t, graph_t, o.batch, n_dev, model_dev, data_dev, desc);
+    if (!(prior_rates = malloc((size_t)(2 * n_dev + 1) * sizeof(double)))) {
+        gp_errorf(&err, "out of memory");
+        goto done;
+    }
+    if (checkpoint_prior_spec(&bs, &meta, meta.prior_rates, meta.device_names, n_dev, model_dev, prior_rates, node_pf,
+                              graph_pf, &err) != 0) {
+        gp_error_prefix(&err, "%s", o.checkpoint);
+        goto done;
+    }
     if (batcher_init(&b, &d, &bs, &err) != 0) goto done;
     phase("batcher");
     if (model_build(&m, &meta.cfg, &b.lim, &err) != 0) goto done;
@@ -546,5 +560,6 @@ done:
     dataset_free(&d);
     checkpoint_meta_free(&meta);
     free(desc);
+    free(prior_rates);
     return rc;
 }

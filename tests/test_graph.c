@@ -11,6 +11,7 @@
 #include "common/atomic_file.h"
 #include "common/strmap.h"
 #include "graph/cost.h"
+#include "gnn/prior.h"
 #include "graph/featurize.h"
 #include "graph/graph.h"
 
@@ -229,6 +230,64 @@ START_TEST(test_cost_formulas)
 }
 END_TEST
 
+START_TEST(test_roofline_prior)
+{
+    graph_set s;
+    gp_error err;
+    graph_set_init(&s);
+    build_small(&s, "g");
+    ck_assert_int_eq(graph_set_finish(&s, &err), 0);
+    cost_prior p;
+    cost_prior_defaults(&p);
+    ck_assert_int_eq(p.kind, PRIOR_NONE);
+    ck_assert(!prior_applies(&p, "ms"));
+    p.kind = PRIOR_ROOFLINE;
+    ck_assert_int_eq(cost_prior_validate(&p, &err), 0);
+    ck_assert(prior_applies(&p, "ms"));
+    ck_assert(!prior_applies(&p, "ratio"));
+
+    /* rates from named descriptors: GFLOP/s and GB/s to per-ms */
+    char *names[] = {"l2_mb", "mem_bw_gbs", "peak_gflops"};
+    double row[] = {1.0, 10.0, 100.0}, rates[2];
+    prior_device_rates(&p, names, 3, row, rates);
+    ck_assert_double_eq(rates[0], 100e6);
+    ck_assert_double_eq(rates[1], 10e6);
+    ck_assert_int_eq(prior_check_rates(&p, rates, "dev", &err), 0);
+
+    /* the conv (node 1) is compute-bound at these rates, the add (3) memory-bound */
+    node_cost c;
+    graph_node_cost(&s, 1, &c);
+    double conv_ms = c.flops / 100e6 + p.floor_ms;
+    ck_assert(c.flops / 100e6 > node_cost_bytes(&c) / 10e6);
+    ck_assert_double_eq_tol(prior_node_log(&p, &s, 1, rates), log(conv_ms), 1e-12);
+    graph_node_cost(&s, 3, &c);
+    double add_ms = node_cost_bytes(&c) / 10e6 + p.floor_ms;
+    ck_assert_double_eq_tol(prior_node_log(&p, &s, 3, rates), log(add_ms), 1e-12);
+    /* a marker costs only the floor; a graph the sum of its nodes */
+    ck_assert_double_eq_tol(prior_node_log(&p, &s, 0, rates), log(p.floor_ms), 1e-12);
+    double sum = 0;
+    for (int64_t v = s.node_off[0]; v < s.node_off[1]; v++) sum += exp(prior_node_log(&p, &s, v, rates));
+    ck_assert_double_eq_tol(prior_graph_log(&p, &s, 0, rates), log(sum), 1e-12);
+
+    /* a missing or non-positive descriptor is named */
+    row[2] = -1.0;
+    prior_device_rates(&p, names, 3, row, rates);
+    ck_assert_int_eq(prior_check_rates(&p, rates, "dev0", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "dev0"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "peak_gflops"));
+    snprintf(p.bw, sizeof p.bw, "%s", "nope");
+    row[2] = 100.0;
+    prior_device_rates(&p, names, 3, row, rates);
+    ck_assert_int_eq(prior_check_rates(&p, rates, "dev0", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "'nope'"));
+    p.floor_ms = 0.0;
+    ck_assert_int_eq(cost_prior_validate(&p, &err), -1);
+    ck_assert_int_eq(prior_kind_from_name("roofline"), PRIOR_ROOFLINE);
+    ck_assert_int_eq(prior_kind_from_name("bogus"), -1);
+    graph_set_free(&s);
+}
+END_TEST
+
 START_TEST(test_featurizer)
 {
     graph_set s;
@@ -360,6 +419,7 @@ int main(void)
     tcase_add_test(tc, test_validate_catches);
     tcase_add_test(tc, test_topo_order);
     tcase_add_test(tc, test_cost_formulas);
+    tcase_add_test(tc, test_roofline_prior);
     tcase_add_test(tc, test_featurizer);
     tcase_add_test(tc, test_strmap);
     tcase_add_test(tc, test_atomic_file);

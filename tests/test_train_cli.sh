@@ -135,7 +135,106 @@ PY
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --anchor -1 -o "$WORK/h4.h5" -q 2>/dev/null
 [ $? -eq 2 ] && test ! -e "$WORK/h4.h5" && ok || bad "negative --anchor must be a usage error"
 
-# 7. Bad arguments and files: clear errors, exit status, nothing written.
+# 7. Cost prior (--prior roofline): learns, predicts the same through
+# gnnpredict, is stored in the checkpoint, and bad settings or a tampered
+# checkpoint give clear errors.
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/r.h5" "${COMMON[@]}" --prior roofline --metrics "$WORK/r.json" \
+    --predictions "$WORK/r_pred.csv" && ok || bad "gnntrain --prior roofline"
+"$BUILD/gnnpredict" "$WORK/r.h5" "$WORK/d.h5" --format csv -o "$WORK/r_all.csv" -q --kernels jit && ok || bad "gnnpredict with a prior"
+$PY - "$WORK" <<'PY' && ok || bad "prior: learning, gnnpredict agreement or checkpoint contents"
+import csv, json, sys
+import h5py
+w = sys.argv[1]
+key = lambda r: (r["graph"], r["node"], r["device"], r["target"])
+train = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/r_pred.csv"))}
+pred = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/r_all.csv"))}
+worst = max(abs(pred[k] - v) / abs(v) for k, v in train.items())
+assert train and worst < 1e-6, worst
+plain = {(r["level"], r["device"]): r for r in json.load(open(f"{w}/a.json"))["metrics"]}
+prior = {(r["level"], r["device"]): r for r in json.load(open(f"{w}/r.json"))["metrics"]}
+for k in sorted(prior):
+    print(f"{k}: MAPE without prior {plain[k]['mape']:.2f}%, with {prior[k]['mape']:.2f}%")
+# the synthetic labels follow a roofline-like law: the prior must help a lot
+for k in prior:
+    assert prior[k]["mape"] < 0.5 * plain[k]["mape"], k
+with h5py.File(f"{w}/r.h5") as f:
+    g = f["prior"]
+    assert g.attrs["kind"] in (b"roofline", "roofline"), g.attrs["kind"]
+    assert f["prior/rates"].shape == (2, 2)
+    assert abs(f["prior/rates"][0, 0] - 200e6) < 1, f["prior/rates"][:]
+PY
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" "${COMMON[@]}" --prior roofline --prior-peak nope 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "'nope'" "$WORK/err.txt" && grep -q synth_ "$WORK/err.txt" && ok || bad "prior without its descriptor"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --prior bogus -q 2>/dev/null; [ $? -eq 2 ] && ok || bad "--prior bogus must be a usage error"
+sed 's/,ms$/,ratio/' "$WORK/labels.csv" >"$WORK/labels_ratio.csv"
+"$BUILD/gnndata" pack -o "$WORK/d_ratio.h5" --labels "$WORK/labels_ratio.csv" --devices "$WORK/devices.csv" \
+    "$WORK/g.jsonl" >/dev/null || bad "pack ratio labels"
+"$BUILD/gnntrain" "$WORK/d_ratio.h5" -o "$WORK/x.h5" "${COMMON[@]}" --prior roofline 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "no selected target is a latency in ms" "$WORK/err.txt" && ok || bad "prior with no ms target"
+# adapting a prior model: to its held-out device, and to a device the model
+# never had (its rates come from the dataset's descriptors)
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/rh.h5" "${COMMON[@]}" --prior roofline --holdout-device synth_slow \
+    && ok || bad "train with a prior and a held-out device"
+"$BUILD/gnnadapt" "$WORK/rh.h5" "$WORK/d.h5" --device synth_slow --shots 10 -o "$WORK/rh2.h5" --metrics "$WORK/rh2.json" -q \
+    && ok || bad "gnnadapt with a prior"
+sed 's/synth_slow/synth_new/' "$WORK/labels.csv" >"$WORK/labels_new.csv"
+sed 's/synth_slow/synth_new/' "$WORK/devices.csv" >"$WORK/devices_new.csv"
+"$BUILD/gnndata" pack -o "$WORK/d_new.h5" --labels "$WORK/labels_new.csv" --devices "$WORK/devices_new.csv" \
+    "$WORK/g.jsonl" >/dev/null || bad "pack a renamed device"
+"$BUILD/gnnadapt" "$WORK/rh.h5" "$WORK/d_new.h5" --device synth_new --shots 10 -o "$WORK/rh3.h5" -q \
+    && ok || bad "gnnadapt with a prior to a new device"
+$PY - "$WORK" <<'PY' && ok || bad "adapted prior checkpoints: rates and quality"
+import json, sys
+import h5py
+w = sys.argv[1]
+with h5py.File(f"{w}/rh2.h5") as f:
+    r = f["prior/rates"][:]
+    assert r.shape == (2, 2) and abs(r[1, 0] - 20e6) < 1 and abs(r[1, 1] - 8e6) < 1, r
+with h5py.File(f"{w}/rh3.h5") as f:
+    names = [n.decode() if isinstance(n, bytes) else n for n in f["devices/names"][:]]
+    r = f["prior/rates"][:]
+    assert names[-1] == "synth_new" and r.shape == (3, 2), (names, r)
+    assert abs(r[2, 0] - 20e6) < 1 and abs(r[2, 1] - 8e6) < 1, r
+g = [x for x in json.load(open(f"{w}/rh2.json")) if x["level"] == "graph"][0]
+print(f"prior model adapted to synth_slow from 10 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}%")
+assert g["spearman"] > 0.8, g
+PY
+cut -d, -f1,3 "$WORK/devices_new.csv" >"$WORK/devices_nopeak.csv"
+"$BUILD/gnndata" pack -o "$WORK/d_nopeak.h5" --labels "$WORK/labels_new.csv" --devices "$WORK/devices_nopeak.csv" \
+    "$WORK/g.jsonl" >/dev/null || bad "pack without peak_gflops"
+"$BUILD/gnnadapt" "$WORK/rh.h5" "$WORK/d_nopeak.h5" --device synth_new -o "$WORK/rh4.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "synth_new" "$WORK/err.txt" && grep -q "peak rate" "$WORK/err.txt" && test ! -e "$WORK/rh4.h5" \
+    && ok || bad "adapting to a device without the prior's descriptor ($(cat "$WORK/err.txt"))"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --prior-peak peak_gflops -q 2>/dev/null; [ $? -eq 2 ] && ok \
+    || bad "--prior-peak without --prior must be a usage error"
+for tamper in kind rates nan shape; do
+    cp "$WORK/r.h5" "$WORK/t.h5"
+    $PY - "$WORK/t.h5" "$tamper" <<'PY' || bad "tamper $tamper"
+import sys
+import h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    if sys.argv[2] == "kind":
+        f["prior"].attrs["kind"] = "bogus"
+    elif sys.argv[2] == "rates":
+        f["prior/rates"][0, 0] = -1.0
+    elif sys.argv[2] == "nan":
+        f["prior/rates"][1, 1] = float("nan")
+    else:
+        del f["prior/rates"]
+        f["prior/rates"] = [[1.0, 2.0, 3.0]]
+PY
+    case $tamper in
+        kind) want="kind 'bogus'" ;;
+        rates) want="synth_fast' has no positive peak rate" ;;
+        nan) want="synth_slow' has no positive bandwidth" ;;
+        shape) want="/prior/rates" ;;
+    esac
+    "$BUILD/gnnpredict" "$WORK/t.h5" "$WORK/one.json" -q 2>"$WORK/err.txt"
+    [ $? -eq 1 ] && grep -q "t.h5" "$WORK/err.txt" && grep -qF "$want" "$WORK/err.txt" && ok \
+        || bad "tampered prior $tamper must be refused with '$want' ($(cat "$WORK/err.txt"))"
+done
+
+# 8. Bad arguments and files: clear errors, exit status, nothing written.
 "$BUILD/gnntrain" "$WORK/missing.h5" -o "$WORK/x.h5" -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q missing.h5 "$WORK/err.txt" && ok || bad "missing dataset"
 "$BUILD/gnntrain" "$WORK/d.h5" -q 2>/dev/null; [ $? -eq 2 ] && ok || bad "no -o must be a usage error"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --graph-target nope -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "known: latency_ms" "$WORK/err.txt" && ok || bad "unknown target"

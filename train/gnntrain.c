@@ -109,6 +109,7 @@ static int pick_targets(int *out, int *n_out, const dataset *d, int level, const
             return gp_errorf(err, "no per-%s target named '%s' in the data (known: %s)",
                              level == LABEL_NODE ? "node" : "graph", names[i], known);
         }
+        if (*n_out >= BATCH_MAX_TARGETS) return gp_errorf(err, "more than %d targets", BATCH_MAX_TARGETS);
         out[(*n_out)++] = t;
     }
     return 0;
@@ -122,6 +123,8 @@ typedef struct run {
     int32_t train_dev[TRAIN_MAX_LIST * 4], eval_dev[TRAIN_MAX_LIST * 4];
     int32_t n_train_dev, n_eval_dev;
     float *desc_all, *desc_mean, *desc_std, *desc_train, *desc_eval;
+    double *prior_rates, *prior_train, *prior_eval; /* (devices, 2) all, trained, evaluated */
+    unsigned char node_prior_t[BATCH_MAX_TARGETS], graph_prior_t[BATCH_MAX_TARGETS];
     batcher tb, eb;
     model m;
     float *best_params;
@@ -144,6 +147,9 @@ static void run_free(run *r)
     free(r->desc_std);
     free(r->desc_train);
     free(r->desc_eval);
+    free(r->prior_rates);
+    free(r->prior_train);
+    free(r->prior_eval);
     free(r->best_params);
     free(r->dev_trained);
     free(r->run_config);
@@ -193,6 +199,42 @@ static void make_meta(checkpoint_meta *meta, run *r, int64_t step, int64_t epoch
     meta->node_sigma = r->tb.node_sigma;
     meta->graph_mu = r->tb.graph_mu;
     meta->graph_sigma = r->tb.graph_sigma;
+    if (r->prior_rates) {
+        meta->prior = r->opt.prior;
+        meta->prior_rates = r->prior_rates;
+    }
+}
+
+/* Which targets take the cost prior (unit ms), and every device's rates;
+ * the evaluated devices must have both descriptors. */
+static int setup_prior(run *r, gp_error *err)
+{
+    const train_options *o = &r->opt;
+    const dataset *d = &r->data;
+    if (o->prior.kind == PRIOR_NONE) return 0;
+    if (cost_prior_validate(&o->prior, err) != 0) return -1;
+    int any = 0;
+    for (int k = 0; k < r->n_node_t; k++)
+        any |= r->node_prior_t[k] = (unsigned char)prior_applies(&o->prior, d->targets[r->node_t[k]].unit);
+    for (int k = 0; k < r->n_graph_t; k++)
+        any |= r->graph_prior_t[k] = (unsigned char)prior_applies(&o->prior, d->targets[r->graph_t[k]].unit);
+    if (!any) return gp_errorf(err, "--prior %s: no selected target is a latency in ms", prior_kind_name(o->prior.kind));
+    r->prior_rates = malloc((size_t)(2 * d->n_devices + 1) * sizeof(double));
+    r->prior_train = malloc((size_t)(2 * r->n_train_dev + 1) * sizeof(double));
+    r->prior_eval = malloc((size_t)(2 * r->n_eval_dev + 1) * sizeof(double));
+    if (!r->prior_rates || !r->prior_train || !r->prior_eval) return gp_errorf(err, "out of memory");
+    for (int32_t k = 0; k < d->n_devices; k++)
+        prior_device_rates(&o->prior, d->descriptor_names, d->n_descriptors,
+                           d->descriptors + (size_t)k * d->n_descriptors, r->prior_rates + 2 * k);
+    for (int32_t j = 0; j < r->n_eval_dev; j++) {
+        const double *rate = r->prior_rates + 2 * r->eval_dev[j];
+        if (prior_check_rates(&o->prior, rate, d->device_names[r->eval_dev[j]], err) != 0)
+            return gp_error_prefix(err, "%s", o->datasets[0]);
+        memcpy(r->prior_eval + 2 * j, rate, 2 * sizeof(double));
+    }
+    for (int32_t j = 0; j < r->n_train_dev; j++)
+        memcpy(r->prior_train + 2 * j, r->prior_rates + 2 * r->train_dev[j], 2 * sizeof(double));
+    return 0;
 }
 
 static int setup(run *r, gp_error *err)
@@ -282,6 +324,7 @@ static int setup(run *r, gp_error *err)
             memcpy(r->desc_eval + j * K, r->desc_all + r->eval_dev[j] * K, (size_t)K * sizeof(float));
     }
 
+    if (setup_prior(r, err) != 0) return -1;
     batch_spec bs = {
         .max_batch_graphs = o->batch,
         .train_graphs = r->sp.ids[PART_TRAIN],
@@ -294,6 +337,10 @@ static int setup(run *r, gp_error *err)
         .model_dev = r->train_dev,
         .n_desc = K,
         .dev_desc = K ? r->desc_train : NULL,
+        .prior = &o->prior,
+        .prior_rates = r->prior_train,
+        .node_prior_t = r->node_prior_t,
+        .graph_prior_t = r->graph_prior_t,
     };
     if (batcher_init(&r->tb, d, &bs, err) != 0) return -1;
     /* The evaluation batcher reuses the training statistics. */
@@ -306,6 +353,7 @@ static int setup(run *r, gp_error *err)
     bs.n_dev = r->n_eval_dev;
     bs.model_dev = r->eval_dev;
     bs.dev_desc = K ? r->desc_eval : NULL;
+    bs.prior_rates = r->prior_eval;
     if (batcher_init(&r->eb, d, &bs, err) != 0) return -1;
 
     model_config cfg = o->model;

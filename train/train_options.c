@@ -31,6 +31,12 @@ static const char USAGE[] =
     "  --device-dim N          device embedding width (default 16)\n"
     "  --pool TYPE             sum, mean, max or attention (default attention)\n"
     "  --no-residual, --no-norm, --no-descriptors\n"
+    "  --prior KIND            none or roofline (default none): learn latency targets (unit ms)\n"
+    "                          relative to max(FLOPs / peak, bytes / bandwidth) + floor per node\n"
+    "                          (a graph: the sum over its nodes); see gnn/prior.h\n"
+    "  --prior-peak NAME       descriptor with peak GFLOP/s (default peak_gflops)\n"
+    "  --prior-bw NAME         descriptor with memory bandwidth in GB/s (default mem_bw_gbs)\n"
+    "  --prior-floor-ms X      fixed cost per node in ms (default 0.002)\n"
     "training:\n"
     "  --loss KIND             mse_log, rel_sq or huber_log (default mse_log)\n"
     "  --node-weight W, --graph-weight W   loss weights (default 1, 1)\n"
@@ -90,6 +96,8 @@ int train_options_parse(train_options *o, int argc, char **argv)
     o->adam.schedule = LR_COSINE;
     o->adam.min_lr_ratio = 0.05f;
     o->use_descriptors = 1;
+    cost_prior_defaults(&o->prior);
+    int prior_set = 0;
     o->loss_kind = LOSS_MSE_LOG;
     o->node_weight = o->graph_weight = 1.0f;
     o->epochs = 100;
@@ -181,6 +189,23 @@ int train_options_parse(train_options *o, int argc, char **argv)
         if (!strcmp(a, "--no-residual")) { o->model.residual = 0; continue; }
         if (!strcmp(a, "--no-norm")) { o->model.norm = 0; continue; }
         if (!strcmp(a, "--no-descriptors")) { o->use_descriptors = 0; continue; }
+        if (!strcmp(a, "--prior")) {
+            NEED_VALUE;
+            if ((o->prior.kind = prior_kind_from_name(v)) < 0) return bad("--prior: '%s' is not none or roofline", v);
+            continue;
+        }
+        if (!strcmp(a, "--prior-peak") || !strcmp(a, "--prior-bw")) {
+            NEED_VALUE;
+            char *dst = a[8] == 'p' ? o->prior.peak : o->prior.bw;
+            if (!*v || strlen(v) >= PRIOR_NAME_MAX) return bad("%s: a descriptor name of 1-63 characters", a);
+            snprintf(dst, PRIOR_NAME_MAX, "%s", v);
+            prior_set = 1;
+            continue;
+        }
+        if (!strcmp(a, "--prior-floor-ms")) {
+            prior_set = 1;
+            FLOAT_OPT(o->prior.floor_ms, 1e-9, 1e6);
+        }
         if (!strcmp(a, "--node-weight")) FLOAT_OPT(o->node_weight, 0.0, 1e6);
         if (!strcmp(a, "--graph-weight")) FLOAT_OPT(o->graph_weight, 0.0, 1e6);
         if (!strcmp(a, "--epochs")) INT_OPT(o->epochs, 1, 1000000);
@@ -218,6 +243,8 @@ int train_options_parse(train_options *o, int argc, char **argv)
     if (o->n_datasets == 0) return bad("%s", "no dataset given");
     if (o->no_node_targets && o->n_node_targets) return bad("%s", "--no-node-targets contradicts --node-target");
     if (o->no_graph_targets && o->n_graph_targets) return bad("%s", "--no-graph-targets contradicts --graph-target");
+    if (o->prior.kind == PRIOR_NONE && prior_set)
+        return bad("%s", "--prior-peak, --prior-bw and --prior-floor-ms need --prior roofline");
     if (o->split_file && (o->train_range || o->val_range || o->test_range))
         return bad("%s", "--split-file and --*-range are alternatives; give one");
     o->model.seed = o->seed;
@@ -250,6 +277,14 @@ cJSON *train_options_json(const train_options *o)
     cJSON_AddBoolToObject(m, "residual", o->model.residual);
     cJSON_AddBoolToObject(m, "norm", o->model.norm);
     cJSON_AddBoolToObject(m, "descriptors", o->use_descriptors);
+    /* Only when on, so that runs without a prior keep their old
+     * configuration (and --resume accepts their state files). */
+    if (o->prior.kind != PRIOR_NONE) {
+        cJSON_AddStringToObject(m, "prior", prior_kind_name(o->prior.kind));
+        cJSON_AddStringToObject(m, "prior_peak", o->prior.peak);
+        cJSON_AddStringToObject(m, "prior_bw", o->prior.bw);
+        cJSON_AddNumberToObject(m, "prior_floor_ms", o->prior.floor_ms);
+    }
     cJSON *t = cJSON_AddObjectToObject(j, "training");
     cJSON_AddStringToObject(t, "loss", loss_kind_name(o->loss_kind));
     cJSON_AddNumberToObject(t, "node_weight", o->node_weight);

@@ -9,6 +9,7 @@
 
 #include "../gnn/model.h"
 #include "../gnn/optim.h"
+#include "../gnn/prior.h"
 
 #define TRAIN_MAX_LIST 64
 
@@ -27,6 +28,7 @@ typedef struct train_options {
     int n_holdout;
     model_config model;
     int use_descriptors;
+    cost_prior prior;
     int loss_kind;
     float node_weight, graph_weight;
     int epochs, batch, patience;
