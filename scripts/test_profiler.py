@@ -372,6 +372,22 @@ class CliTest(unittest.TestCase):
             self.assertEqual(len(done), 2)
             self.assertIn(dev, base)
 
+            # --redo-suspect: a slow reference right after a graph makes it
+            # suspect; only that graph is profiled again, and then it is not
+            runlog = os.path.join(out, "runlog.jsonl")
+            self.assertEqual(profile_torch.suspect_pairs(runlog, 0.15), set())
+            last = [json.loads(line) for line in open(runlog) if '"type":"graph"' in line][-1]
+            with open(runlog, "a") as f:
+                f.write(json.dumps({"type": "ref", "device": dev, "when": "test", "graph": "resnet18_b1",
+                                    "ms": 1e6, "t": 0.0}) + "\n")
+            self.assertEqual(profile_torch.suspect_pairs(runlog, 0.15), {(last["graph"], dev)})
+            err = self.run_cli(out, "--redo-suspect")
+            self.assertIn("--redo-suspect: 1 (graph, device) pairs", err)
+            self.assertIn("1 to profile", err)
+            self.assertEqual(profile_torch.suspect_pairs(runlog, 0.15), set())
+            graphs_, done, failed, base = profile_torch.load_state(out)
+            self.assertEqual(len(done), 2)
+
 
 @unittest.skipUnless(HAVE_TORCH, "python3-torch not installed")
 class CudaPipelineTest(unittest.TestCase):
