@@ -103,6 +103,7 @@ same training rows (training GPUs only).
 
     bench/eval_neusight.py [--work DIR] [--epochs 60] [--threads N] [--dataset neusight.h5]
                            [--bmm-fc disjoint|train-gpus] [--seed 1] [--val-frac 0.1]
+                           [--prior none|roofline] [--no-descriptors] [--ensemble N]
 
 Without --dataset, imports ../shared/data/neusight into --work (about 5 s).
 The whole run takes about 15 s on one core of this project's 2-core machine
@@ -503,8 +504,19 @@ def main():
     ap.add_argument("--bmm-fc", choices=("disjoint", "train-gpus"), default="disjoint",
                     help="BMM/FC training rows (there is no train_bmm/train_linear): see the docstring")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--ensemble", type=int, default=1,
+                    help="train this many models (seeds --seed, --seed + 1, ...) and average their predictions "
+                         "in log space (geometric mean)")
+    ap.add_argument("--prior", choices=("none", "roofline"), default="roofline",
+                    help="gnntrain --prior: learn each kernel's time relative to max(FLOPs / peak FP32, "
+                         "bytes / bandwidth) of its GPU (descriptors peak_fp32_gflops, mem_bw_gbs)")
+    ap.add_argument("--no-descriptors", action="store_true",
+                    help="gnntrain --no-descriptors: no descriptor network (held-out GPUs then differ "
+                         "only through the prior)")
     ap.add_argument("--val-frac", type=float, default=0.1)
     a = ap.parse_args()
+    if a.ensemble < 1:
+        ap.error("--ensemble must be at least 1")
     if a.epochs < 1 or not 0 < a.val_frac < 1:
         ap.error("--epochs must be >= 1 and --val-frac in (0, 1)")
     d = data_dir()
@@ -604,45 +616,60 @@ def main():
     log("split: %d train, %d val, %d held-out GPU test, %d training-GPU test kernels, %d transformer-node graphs"
         % (n_part["train"], n_part["val"], n_part["heldout"], n_part["id_test"], len(e2e_graphs)))
 
-    # ---- gnntrain
-    model = os.path.join(a.work, "model.h5")
-    preds_path = os.path.join(a.work, "predictions.csv")
-    cfg_path = os.path.join(a.work, "run_config.json")
-    config = {"datasets": datasets, "dataset_mtime": os.path.getmtime(ds_path), "epochs": a.epochs,
-              "seed": a.seed, "bmm_fc": a.bmm_fc, "val_frac": a.val_frac, "n_e2e_graphs": len(e2e_graphs)}
-    old = json.load(open(cfg_path)) if os.path.exists(cfg_path) else None
-    if old == config and os.path.exists(preds_path) and os.path.exists(model):
-        log(f"reusing {model} and {preds_path} (same settings)")
-    else:
-        if os.path.exists(cfg_path):
-            os.remove(cfg_path)
-        cmd = [gnntrain, *datasets, "-o", model, "--split-file", split_path, "--node-target", "latency_ms",
-               "--no-graph-targets", "--epochs", str(a.epochs), "--seed", str(a.seed), "--threads", str(a.threads),
-               "--log", os.path.join(a.work, "train_log.jsonl"), "--metrics", os.path.join(a.work, "test_metrics.json"),
-               "--predictions", preds_path]
-        for dev in TRAIN_GPUS + HELD_OUT:
-            cmd += ["--device", dev]
-        for dev in HELD_OUT:
-            cmd += ["--holdout-device", dev]
-        log("training: " + " ".join(cmd))
-        with open(os.path.join(a.work, "gnntrain_test_table.txt"), "w") as out:
-            run(cmd, stdout=out)
-        json.dump(config, open(cfg_path, "w"), indent=1)
-    pred = {}
-    with open(preds_path, newline="") as f:
-        for r in csv.DictReader(f):
-            if r["node"] and r["target"] == "latency_ms":
-                pred[(r["graph"], r["device"])] = float(r["predicted"])
+    # ---- gnntrain: one model per seed; an ensemble averages log predictions
+    seeds = [a.seed + i for i in range(a.ensemble)]
+    logsum = collections.defaultdict(float)
+    for seed in seeds:
+        wdir = a.work if len(seeds) == 1 else os.path.join(a.work, f"seed{seed}")
+        os.makedirs(wdir, exist_ok=True)
+        model = os.path.join(wdir, "model.h5")
+        preds_path = os.path.join(wdir, "predictions.csv")
+        cfg_path = os.path.join(wdir, "run_config.json")
+        config = {"datasets": datasets, "dataset_mtime": os.path.getmtime(ds_path), "epochs": a.epochs,
+                  "seed": seed, "bmm_fc": a.bmm_fc, "val_frac": a.val_frac, "n_e2e_graphs": len(e2e_graphs),
+                  "prior": a.prior, "descriptors": not a.no_descriptors}
+        old = json.load(open(cfg_path)) if os.path.exists(cfg_path) else None
+        if old == config and os.path.exists(preds_path) and os.path.exists(model):
+            log(f"reusing {model} and {preds_path} (same settings)")
+        else:
+            if os.path.exists(cfg_path):
+                os.remove(cfg_path)
+            cmd = [gnntrain, *datasets, "-o", model, "--split-file", split_path, "--node-target", "latency_ms",
+                   "--no-graph-targets", "--epochs", str(a.epochs), "--seed", str(seed), "--threads", str(a.threads),
+                   "--log", os.path.join(wdir, "train_log.jsonl"),
+                   "--metrics", os.path.join(wdir, "test_metrics.json"), "--predictions", preds_path]
+            if a.prior != "none":
+                cmd += ["--prior", a.prior, "--prior-peak", "peak_fp32_gflops", "--prior-bw", "mem_bw_gbs"]
+            if a.no_descriptors:
+                cmd.append("--no-descriptors")
+            for dev in TRAIN_GPUS + HELD_OUT:
+                cmd += ["--device", dev]
+            for dev in HELD_OUT:
+                cmd += ["--holdout-device", dev]
+            log("training: " + " ".join(cmd))
+            with open(os.path.join(wdir, "gnntrain_test_table.txt"), "w") as out:
+                run(cmd, stdout=out)
+            json.dump(config, open(cfg_path, "w"), indent=1)
+        n_read = 0
+        with open(preds_path, newline="") as f:
+            for r in csv.DictReader(f):
+                if r["node"] and r["target"] == "latency_ms":
+                    logsum[(r["graph"], r["device"])] += math.log(max(float(r["predicted"]), 1e-30))
+                    n_read += 1
+        if n_read != len(logsum):
+            die(f"{preds_path}: {n_read} predictions, the other seeds' files have {len(logsum)}")
+    pred = {k: math.exp(v / len(seeds)) for k, v in logsum.items()}
     seen_devs = {dv for _, dv in pred}
     missing = [dv for dv in HELD_OUT if dv not in seen_devs]
     if missing:
-        die(f"{preds_path} has no predictions for the held-out {missing}")
+        die(f"the predictions have none for the held-out {missing}")
     log(f"{len(pred)} predictions read; held-out GPUs present: {', '.join(SHORT[d] for d in HELD_OUT)}")
 
     # ---- baseline
     coef = fit_baseline([k for k in kernels if k.get("part") in ("train", "val")])
     results = {"protocol": {"train_gpus": TRAIN_GPUS, "held_out": HELD_OUT, "bmm_fc": a.bmm_fc, "epochs": a.epochs,
-                            "seed": a.seed, "dataset": ds_path, "split_counts": dict(n_part)},
+                            "seed": a.seed, "ensemble": a.ensemble, "prior": a.prior,
+                            "descriptors": not a.no_descriptors, "dataset": ds_path, "split_counts": dict(n_part)},
                "baseline_coefficients": {c: [float(x) for x in v] for c, v in coef.items()}}
     for k in kernels:
         if k.get("part") in ("heldout", "id_test"):
@@ -672,7 +699,9 @@ def main():
                         "median_ape": float(np.median([abs(k[key] - k["latency"]) / k["latency"] * 100 for k in sel]))}
             rows.append(row)
     print(f"NeuSight kernels, zero-shot on held-out GPUs; gnnperf trained {a.epochs} epochs on "
-          f"{', '.join(SHORT[d] for d in TRAIN_GPUS)} (--bmm-fc {a.bmm_fc})")
+          f"{', '.join(SHORT[d] for d in TRAIN_GPUS)} (--bmm-fc {a.bmm_fc}, --prior {a.prior}"
+          f"{', no descriptors' if a.no_descriptors else ''}"
+          f"{f', ensemble of {a.ensemble} seeds from {a.seed}' if a.ensemble > 1 else f', seed {a.seed}'})")
     md_table("Per-kernel MAPE % (rows counted)", ["method", "op class"] + [c for c, _ in cols], rows)
     # BMM/FC by whether the shape was trained on (on a training GPU)
     rows = []

@@ -63,7 +63,7 @@ if [ -d "$SHARED/data" ]; then
         step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201" --epochs 150 \
             --patience 30 --refit
         step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks"
-        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight"
+        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --ensemble 3
     fi
 else
     gp_log "no $SHARED/data: the public-data protocols are skipped"
