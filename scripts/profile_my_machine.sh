@@ -15,6 +15,7 @@ OPTS=("$@")
 mkdir -p "$OUT"
 GP_DATASET_DIR="$OUT" "$GP_ROOT/scripts/make_cpu_dataset.sh" "$OUT/run" "${OPTS[@]}"
 gp_log "training a model for this machine"
-"$GP_ROOT/build/gnntrain" "$OUT/cpu.h5" -o "$OUT/model.h5" --epochs 60 --patience 15 --threads "$(nproc)" \
+"$GP_ROOT/build/gnntrain" "$OUT/cpu.h5" -o "$OUT/model.h5" --prior roofline --epochs 80 --patience 15 \
+    --threads "$(nproc)" \
     --log "$OUT/train_log.jsonl" --metrics "$OUT/test_metrics.json"
 gp_log "done: model $OUT/model.h5; predict with build/gnnpredict $OUT/model.h5 your_model.json"
