@@ -104,6 +104,8 @@ static int write_nodes(h5w *w, const graph_set *s, const float *features)
     }
     for (int64_t i = 0; i < n; i++) i32[i] = s->nodes[i].groups;
     if (put(w, "/nodes/groups", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, n, 1, i32) != 0) goto done;
+    for (int64_t i = 0; i < n; i++) i32[i] = s->nodes[i].inplace;
+    if (put(w, "/nodes/inplace", H5T_STD_I8LE, H5T_NATIVE_INT32, 1, n, 1, i32) != 0) goto done;
     for (int64_t i = 0; i < n; i++) i32[i] = s->nodes[i].out.rank;
     if (put(w, "/nodes/out_rank", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, n, 1, i32) != 0) goto done;
     for (int64_t i = 0; i < n; i++) memcpy(i64 + i * GRAPH_MAX_RANK, s->nodes[i].out.dim, sizeof s->nodes[i].out.dim);
@@ -471,6 +473,29 @@ static int read_ints(reader *rd, const char *path, int width, int32_t min, size_
     return 0;
 }
 
+/* /nodes/inplace: optional (files written before it existed mean 0
+ * everywhere), 0 or 1 per node. */
+static int read_inplace(reader *rd)
+{
+    h5r *r = &rd->r;
+    graph_set *s = &rd->t.graphs;
+    int absent = 0;
+    int32_t *v = h5r_load(r, "/nodes/inplace", H5C_INT, H5T_NATIVE_INT32, 4, 1, s->n_nodes, H5R_ANY, NULL, NULL, 0,
+                          &absent);
+    if (!v) return absent ? 0 : -1;
+    char ctx[256];
+    for (int64_t i = 0; i < s->n_nodes; i++) {
+        if (v[i] != 0 && v[i] != 1) {
+            h5r_fail(r, "/nodes/inplace", "%s: %d, must be 0 or 1", node_ctx(rd, i, ctx, sizeof ctx), v[i]);
+            free(v);
+            return -1;
+        }
+        s->nodes[i].inplace = v[i];
+    }
+    free(v);
+    return 0;
+}
+
 /* A rank and its dimensions: dims in 0..GRAPH_MAX_DIM up to the rank, 0
  * after. The context (row j, node i, input k or -1 for the output) is
  * formatted only on failure: this runs for every node. */
@@ -604,7 +629,7 @@ static int read_nodes(reader *rd)
         read_ints(rd, "/nodes/stride", 2, 1, offsetof(graph_node, stride)) != 0 ||
         read_ints(rd, "/nodes/padding", 2, 0, offsetof(graph_node, padding)) != 0 ||
         read_ints(rd, "/nodes/dilation", 2, 1, offsetof(graph_node, dilation)) != 0 ||
-        read_ints(rd, "/nodes/groups", 1, 1, offsetof(graph_node, groups)) != 0)
+        read_ints(rd, "/nodes/groups", 1, 1, offsetof(graph_node, groups)) != 0 || read_inplace(rd) != 0)
         return -1;
     if (read_shapes(rd) != 0) return -1;
     return check_features(rd);

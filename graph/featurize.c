@@ -37,6 +37,7 @@ enum {
     NUM_DEPTHWISE,
     NUM_LOG_IN_DEGREE,
     NUM_LOG_OUT_DEGREE,
+    NUM_INPLACE,
     NUM_COUNT
 };
 
@@ -45,6 +46,7 @@ static const char *const NUM_NAMES[NUM_COUNT] = {
     "log_out_elems", "log_in0_elems", "log_batch", "log_channels_in", "log_channels_out", "log_spatial_out",
     "log_last_dim", "out_rank", "n_inputs", "kernel_h", "kernel_w", "stride_h", "stride_w", "padding_h",
     "padding_w", "dilation_h", "dilation_w", "log2_groups", "depthwise", "log_in_degree", "log_out_degree",
+    "inplace",
 };
 
 #define OFF_KIND 0
@@ -125,6 +127,7 @@ void featurize_nodes(const graph_set *s, float *out)
         x[NUM_DILATION_W] = (float)n->dilation[1];
         x[NUM_LOG2_GROUPS] = (float)log2((double)n->groups);
         x[NUM_DEPTHWISE] = (n->groups > 1 && (double)n->groups == cin) ? 1.0f : 0.0f;
+        x[NUM_INPLACE] = (float)n->inplace;
         if (s->pred_ptr) {
             x[NUM_LOG_IN_DEGREE] = lg((double)(s->pred_ptr[i + 1] - s->pred_ptr[i]));
             x[NUM_LOG_OUT_DEGREE] = lg((double)(s->succ_ptr[i + 1] - s->succ_ptr[i]));

@@ -11,7 +11,7 @@
 
 #include "graph.h"
 
-#define FEATURIZER_VERSION 1
+#define FEATURIZER_VERSION 2
 
 /* Number of feature columns. */
 int featurize_dim(void);

@@ -260,6 +260,7 @@ static int check_node(const graph_set *s, int64_t g, int64_t i, gp_error *err)
         if (n->padding[k] < 0) NODE_FAIL("padding[%d] is %d, must be >= 0", k, n->padding[k]);
     }
     if (n->groups < 1) NODE_FAIL("groups is %d, must be >= 1", n->groups);
+    if (n->inplace != 0 && n->inplace != 1) NODE_FAIL("inplace is %d, must be 0 or 1", n->inplace);
     if (n->n_in < 0 || n->in_off < 0 || n->in_off > s->n_in_shapes || n->n_in > s->n_in_shapes - n->in_off)
         NODE_FAIL("input shapes %lld..%lld outside the %lld stored", (long long)n->in_off,
                   (long long)n->in_off + n->n_in, (long long)s->n_in_shapes);

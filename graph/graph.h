@@ -50,6 +50,7 @@ typedef struct graph_node {
     int32_t padding[2];  /* (h, w); 0 where not applicable */
     int32_t dilation[2]; /* (h, w); 1 where not applicable */
     int32_t groups;      /* 1 where not applicable */
+    int32_t inplace;     /* 1: writes its result into its first input's buffer (PyTorch inplace=True) */
     int32_t n_in;        /* number of input tensor shapes recorded */
     int64_t in_off;      /* index of the first in graph_set.in_shapes */
     tensor_shape out;    /* output shape */

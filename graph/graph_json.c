@@ -354,12 +354,12 @@ enum { TK_FORMAT, TK_VERSION, TK_NAME, TK_NODES, TK_META, TK_COUNT };
 static const char *const NODE_KEYS[] = {"name",      "op",    "inputs", "in_shapes", "out_shape",
                                         "dtype",     "attrs", "meta",   NULL};
 enum { NK_NAME, NK_OP, NK_INPUTS, NK_IN_SHAPES, NK_OUT_SHAPE, NK_DTYPE, NK_ATTRS, NK_META, NK_COUNT };
-static const char *const ATTR_KEYS[] = {"kernel", "stride", "padding", "dilation", "groups", "fn", NULL};
-enum { AK_KERNEL, AK_STRIDE, AK_PADDING, AK_DILATION, AK_GROUPS, AK_FN, AK_COUNT };
+static const char *const ATTR_KEYS[] = {"kernel", "stride", "padding", "dilation", "groups", "fn", "inplace", NULL};
+enum { AK_KERNEL, AK_STRIDE, AK_PADDING, AK_DILATION, AK_GROUPS, AK_FN, AK_INPLACE, AK_COUNT };
 
 static const char *const TOP_KEY_LIST = "format, version, name, nodes, meta";
 static const char *const NODE_KEY_LIST = "name, op, inputs, in_shapes, out_shape, dtype, attrs, meta";
-static const char *const ATTR_KEY_LIST = "kernel, stride, padding, dilation, groups, fn";
+static const char *const ATTR_KEY_LIST = "kernel, stride, padding, dilation, groups, fn, inplace";
 
 /* Fills f[k] with the member of obj named keys[k]; unknown and repeated
  * keys are errors (cJSON keeps both copies of a repeated key, and a typo
@@ -421,6 +421,11 @@ static int parse_attrs(reader *r, int64_t i, const cJSON *attrs, graph_node *a)
                         quote(f[AK_FN]->valuestring, q, sizeof q), list);
         }
         a->fn = fn;
+    }
+    if (f[AK_INPLACE]) {
+        if (!cJSON_IsBool(f[AK_INPLACE]))
+            return fail(r, "%s.inplace: expected true or false, found %s", where, describe(f[AK_INPLACE], d, sizeof d));
+        a->inplace = cJSON_IsTrue(f[AK_INPLACE]) ? 1 : 0;
     }
     return 0;
 }
@@ -1217,6 +1222,8 @@ int graph_json_write(FILE *f, const graph_set *s, int64_t g, int pretty, gp_erro
         if (a->fn != def.fn)
             fprintf(f, "%s\"fn\"%s\"%s\"", n_attrs++ ? sep : (pretty ? ", \"attrs\": {" : ",\"attrs\":{"), colon,
                     op_fn_name(a->fn));
+        if (a->inplace)
+            fprintf(f, "%s\"inplace\"%strue", n_attrs++ ? sep : (pretty ? ", \"attrs\": {" : ",\"attrs\":{"), colon);
         if (n_attrs) fputc('}', f);
         fputc('}', f);
         if (v + 1 < n) fputc(',', f);

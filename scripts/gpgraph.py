@@ -48,7 +48,7 @@ DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "uint8", "int32",
           "int64", "bool")
 
 NODE_KEYS = ("name", "op", "inputs", "in_shapes", "out_shape", "dtype", "attrs", "meta")
-ATTR_KEYS = ("kernel", "stride", "padding", "dilation", "groups", "fn")
+ATTR_KEYS = ("kernel", "stride", "padding", "dilation", "groups", "fn", "inplace")
 MAX_RANK = 6  # GRAPH_MAX_RANK in graph/graph.h
 
 
@@ -451,6 +451,8 @@ def validate_graph(doc):
         bad = set(attrs) - set(ATTR_KEYS)
         if bad:
             raise GraphError(where + ": unknown attrs %s" % sorted(bad))
+        if "inplace" in attrs and not isinstance(attrs["inplace"], bool):
+            raise GraphError(where + ": attrs.inplace must be true or false, not %r" % (attrs["inplace"],))
         if "fn" in attrs and attrs["fn"] not in FNS:
             raise GraphError(where + ": fn %r not in the vocabulary" % attrs["fn"])
         if op in ("activation", "elementwise") and "fn" not in attrs:

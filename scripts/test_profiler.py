@@ -184,6 +184,30 @@ class ConvertTest(unittest.TestCase):
         self.assertEqual(ops["output"], 1)
         self.assertEqual(conv.doc["nodes"][-1]["out_shape"], [2, 4])
 
+    def test_inplace_flags(self):
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.ReLU(inplace=True)
+                self.b = nn.ReLU()
+                self.c = nn.Hardswish(inplace=True)
+
+            def forward(self, x):
+                y = self.b(self.a(x))
+                y = F.relu(y, inplace=True)
+                y = self.c(y)
+                z = y.mul(2.0)
+                return z.add_(1.0)
+
+        conv, tracer, why = self.convert(M(), torch.randn(1, 4, 8, 8))
+        flags = {n["name"]: n.get("attrs", {}).get("inplace", False) for n in conv.doc["nodes"]}
+        self.assertEqual(flags["a"], True)
+        self.assertEqual(flags["b"], False)
+        self.assertEqual(flags["relu"], True)
+        self.assertEqual(flags["c"], True)
+        self.assertEqual(flags["mul"], False)
+        self.assertEqual(flags["add_"], True)
+
     def test_adaptive_pool_larger_output(self):
         # alexnet at 160x160: AdaptiveAvgPool2d((6, 6)) on a 4x4 map (windows of 1-2 inputs)
         m = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d((6, 6)), nn.AdaptiveMaxPool2d((2, 3)))

@@ -166,7 +166,8 @@ static void build_small(dataset *d, int n_dev, int n_desc)
     int64_t dw = add(s, "dw", OP_DWCONV2D, FN_NONE, y, &y, 1);
     s->nodes[dw].groups = 8;
     s->nodes[dw].dtype = DT_FLOAT16;
-    add(s, "act", OP_ACTIVATION, FN_GELU, y, &y, 1);
+    int64_t act = add(s, "act", OP_ACTIVATION, FN_GELU, y, &y, 1);
+    s->nodes[act].inplace = 1;
     tensor_shape two[2] = {y, y};
     add(s, "sum", OP_ADD, FN_NONE, y, two, 2);
     add(s, "out", OP_OUTPUT, FN_NONE, y, &y, 1);
@@ -292,6 +293,7 @@ static void assert_same(const dataset *a, const dataset *b)
             ck_assert_int_eq(x->dilation[k], y->dilation[k]);
         }
         ck_assert_int_eq(x->groups, y->groups);
+        ck_assert_int_eq(x->inplace, y->inplace);
         ck_assert_int_eq(x->n_in, y->n_in);
         ck_assert_int_eq(x->in_off, y->in_off);
         assert_same_shape(&x->out, &y->out);
@@ -462,6 +464,51 @@ START_TEST(test_features_written)
     ck_assert_int_eq(n_cols, F);
     H5Sclose(asp), H5Aclose(a), H5Sclose(sp), H5Dclose(ds), H5Fclose(f);
     free(want), free(got);
+    dataset_free(&d);
+    remove_tmpdir();
+}
+END_TEST
+
+/* /nodes/inplace: absent means 0 everywhere (files written before it
+ * existed); a value other than 0 or 1 is refused, naming the node. */
+START_TEST(test_inplace_column)
+{
+    gp_error err;
+    dataset d;
+    dataset_init(&d);
+    build_small(&d, 2, 1);
+    char path[300];
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/f.h5", tmpdir);
+    ck_assert_msg(dataset_write_h5(&d, path, &err) == 0, "%s", err.msg);
+    int64_t N = d.graphs.n_nodes;
+    int32_t *v = calloc((size_t)N, sizeof(int32_t));
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t ds = H5Dopen2(f, "/nodes/inplace", H5P_DEFAULT);
+    ck_assert_int_ge(ds, 0);
+    ck_assert_int_ge(H5Dread(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    int ones = 0, want = 0;
+    for (int64_t i = 0; i < N; i++) ones += v[i], want += d.graphs.nodes[i].inplace;
+    ck_assert_int_gt(want, 0);
+    ck_assert_int_eq(ones, want);
+    v[N - 1] = 2;
+    ck_assert_int_ge(H5Dwrite(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    H5Dclose(ds), H5Fclose(f);
+    dataset e;
+    dataset_init(&e);
+    ck_assert_int_eq(dataset_read_h5(&e, path, &err), -1);
+    ck_assert_msg(strstr(err.msg, "/nodes/inplace") && strstr(err.msg, "must be 0 or 1"), "%s", err.msg);
+    dataset_free(&e);
+
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(H5Ldelete(f, "/nodes/inplace", H5P_DEFAULT), 0);
+    H5Fclose(f);
+    dataset_init(&e);
+    ck_assert_msg(dataset_read_h5(&e, path, &err) == 0, "%s", err.msg);
+    for (int64_t i = 0; i < N; i++) ck_assert_int_eq(e.graphs.nodes[i].inplace, 0);
+    dataset_free(&e);
+    free(v);
     dataset_free(&d);
     remove_tmpdir();
 }
@@ -702,6 +749,7 @@ static Suite *suite(void)
     tcase_add_test(rt, test_round_trip_no_graphs);
     tcase_add_test(rt, test_round_trip_chunked);
     tcase_add_test(rt, test_features_written);
+    tcase_add_test(rt, test_inplace_column);
     tcase_add_test(rt, test_write_deterministic);
     suite_add_tcase(s, rt);
 

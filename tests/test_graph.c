@@ -319,6 +319,15 @@ START_TEST(test_featurizer)
     ck_assert_float_eq_tol(f[1 * dim + col_flops], (float)log10(1.0 + 2.0 * 16 * 32 * 32 * 27), 1e-5);
     ck_assert_float_eq_tol(f[3 * dim + col_indeg], (float)log10(3.0), 1e-6);
     for (int64_t k = 0; k < s.n_nodes * dim; k++) ck_assert(isfinite(f[k]));
+    /* the in-place flag is its own column */
+    int col_inplace = -1;
+    for (int j = 0; j < dim; j++)
+        if (!strcmp(featurize_name(j), "inplace")) col_inplace = j;
+    ck_assert_int_ge(col_inplace, 0);
+    ck_assert_float_eq(f[2 * dim + col_inplace], 0.0f);
+    s.nodes[2].inplace = 1;
+    featurize_nodes(&s, f);
+    ck_assert_float_eq(f[2 * dim + col_inplace], 1.0f);
     free(f);
     graph_set_free(&s);
 }

@@ -59,6 +59,7 @@ static void assert_sets_equal(const graph_set *a, const graph_set *b)
             ck_assert_int_eq(x->dilation[k], y->dilation[k]);
         }
         ck_assert_int_eq(x->groups, y->groups);
+        ck_assert_int_eq(x->inplace, y->inplace);
         ck_assert_int_eq(x->n_in, y->n_in);
         ck_assert_int_eq(x->in_off, y->in_off);
         ck_assert_int_eq(x->out.rank, y->out.rank);
@@ -318,7 +319,11 @@ START_TEST(test_extra_in_shapes_and_meta)
         "{\"name\":\"w\",\"op\":\"input\",\"out_shape\":[1e1,2.0],\"meta\":{\"k\":true}},"
         "{\"name\":\"e\",\"op\":\"embedding\",\"inputs\":[\"w\"],\"in_shapes\":[[10,2],[5]],\"out_shape\":[5,2],"
         "\"dtype\":\"float64\"},"
-        "{\"name\":\"s\",\"op\":\"other\",\"in_shapes\":[[]],\"out_shape\":[],\"attrs\":{}}],"
+        "{\"name\":\"s\",\"op\":\"other\",\"in_shapes\":[[]],\"out_shape\":[],\"attrs\":{}},"
+        "{\"name\":\"r\",\"op\":\"activation\",\"inputs\":[\"e\"],\"out_shape\":[5,2],"
+        "\"attrs\":{\"fn\":\"relu\",\"inplace\":true}},"
+        "{\"name\":\"q\",\"op\":\"activation\",\"inputs\":[\"r\"],\"out_shape\":[5,2],"
+        "\"attrs\":{\"fn\":\"relu\",\"inplace\":false}}],"
         "\"name\":\"emb\",\"version\":1,\"format\":\"gnnperf-graph\"}";
     graph_set s;
     graph_set_init(&s);
@@ -332,7 +337,10 @@ START_TEST(test_extra_in_shapes_and_meta)
     ck_assert_int_eq(s.nodes[2].out.rank, 0);
     ck_assert_int_eq(s.nodes[2].n_in, 1);
     ck_assert_int_eq(s.in_shapes[s.nodes[2].in_off].rank, 0);
-    ck_assert_int_eq(s.n_edges, 1);
+    ck_assert_int_eq(s.n_edges, 3);
+    ck_assert_int_eq(s.nodes[0].inplace + s.nodes[1].inplace + s.nodes[2].inplace, 0);
+    ck_assert_int_eq(s.nodes[3].inplace, 1); /* in-place flag, explicit false */
+    ck_assert_int_eq(s.nodes[4].inplace, 0);
     check_round_trip(&s);
     graph_set_free(&s);
 }
@@ -721,7 +729,9 @@ static const bad_case BAD[] = {
     {G1("\"op\":\"view\",\"out_shape\":[1],\"inputs\":[\"x\"],\"in_shapes\":[[1,4,8]]"), 0, "nodes[1].in_shapes[0]: [1, 4, 8] differs from [1, 4, 8, 8]"},
     {G1("\"op\":\"add\",\"out_shape\":[1],\"inputs\":[\"x\",\"x\"],\"in_shapes\":[[1,4,8,8]]"), 0, "nodes[1].in_shapes: 1 shapes for 2 inputs"},
     {G1("\"op\":\"view\",\"out_shape\":[1],\"attrs\":[]"), 0, "nodes[1].attrs: expected an object, found an array"},
-    {G1("\"op\":\"view\",\"out_shape\":[1],\"attrs\":{\"strides\":2}"), 0, "nodes[1].attrs: unknown key 'strides' (expected one of: kernel, stride, padding, dilation, groups, fn)"},
+    {G1("\"op\":\"view\",\"out_shape\":[1],\"attrs\":{\"strides\":2}"), 0, "nodes[1].attrs: unknown key 'strides' (expected one of: kernel, stride, padding, dilation, groups, fn, inplace)"},
+    {G1("\"op\":\"activation\",\"out_shape\":[1],\"attrs\":{\"fn\":\"relu\",\"inplace\":1}"), 0, "nodes[1].attrs.inplace: expected true or false, found the number 1"},
+    {G1("\"op\":\"activation\",\"out_shape\":[1],\"attrs\":{\"fn\":\"relu\",\"inplace\":\"yes\"}"), 0, "nodes[1].attrs.inplace: expected true or false, found the string 'yes'"},
     {G1("\"op\":\"view\",\"out_shape\":[1],\"attrs\":{\"stride\":2,\"stride\":2}"), 0, "nodes[1].attrs: duplicate key 'stride'"},
     {G1("\"op\":\"conv2d\",\"out_shape\":[1,4,8,8],\"attrs\":{\"kernel\":\"3\"}"), 0, "nodes[1].attrs.kernel: expected an integer or 2 integers, found the string '3'"},
     {G1("\"op\":\"conv2d\",\"out_shape\":[1,4,8,8],\"attrs\":{\"stride\":[1,2,3]}"), 0, "nodes[1].attrs.stride: expected an integer or 2 integers, found an array of 3"},

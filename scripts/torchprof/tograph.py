@@ -175,6 +175,23 @@ def _fname(n):
     return name
 
 
+def _is_inplace(n, mod):
+    """Whether the call writes its result into its first input's buffer:
+    a module built with inplace=True (nn.ReLU(inplace=True), torchvision's
+    default), an inplace=True keyword, a trailing-underscore method or aten
+    op (relu_, add_) or an augmented assignment (operator.iadd)."""
+    if mod is not None:
+        return getattr(mod, "inplace", False) is True
+    if n.op not in ("call_function", "call_method"):
+        return False
+    if n.kwargs.get("inplace") is True:
+        return True
+    name = _fname(n)
+    if name in ("iadd", "isub", "imul", "itruediv"):
+        return True
+    return name.endswith("_") and not name.startswith("_")
+
+
 def _base(name):
     """relu_ -> relu, __add__ -> add, iadd stays (mapped itself)."""
     if name.startswith("__") and name.endswith("__"):
@@ -429,6 +446,8 @@ def _node(n, i, info, alias, modules, gname):
 
     if op in ("activation", "elementwise"):
         attrs["fn"] = fn or "other"
+    if op != "view" and _is_inplace(n, mod):
+        attrs["inplace"] = True
     if op not in PARAM_OPS:
         # outside tensors read by the node (an added positional embedding, a
         # layer-scale gamma): shapes appended after the graph inputs' shapes
