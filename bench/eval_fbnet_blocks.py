@@ -93,7 +93,7 @@ import sys
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, spearman
+from evalcommon import ROOT, featurizer_version, spearman
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -310,11 +310,12 @@ def main():
             "--seed", str(a.seed), "--log", os.path.join(a.work, "train.jsonl")]
     for dv in DEVICES:
         tcmd += ["--device", dv]
-    if not stamped(model, {"cmd": tcmd, "data": pack_stamp, "val": sorted(val)}, "model"):
+    if not stamped(model, {"cmd": tcmd, "data": pack_stamp, "val": sorted(val), "featurizer": featurizer_version()},
+                   "model"):
         print(f"training: {len(graphs) - len(val)} train / {len(val)} validation networks, {a.epochs} epochs, "
               f"{a.layers} layers", file=sys.stderr)
         run(tcmd)
-        stamp_write(model, {"cmd": tcmd, "data": pack_stamp, "val": sorted(val)})
+        stamp_write(model, {"cmd": tcmd, "data": pack_stamp, "val": sorted(val), "featurizer": featurizer_version()})
     log = [json.loads(x) for x in open(os.path.join(a.work, "train.jsonl")) if x.strip()]
     best = [r for r in log if r.get("best")]
 

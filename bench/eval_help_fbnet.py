@@ -46,7 +46,7 @@ import sys
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, add_fewshot_args, middle80, spearman
+from evalcommon import ROOT, add_fewshot_args, featurizer_version, middle80, spearman
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -123,11 +123,12 @@ def main():
            "--no-node-targets", "--log", os.path.join(a.work, "train.jsonl")]
     for dev in SOURCE:
         cmd += ["--device", dev]
-    stamp = os.path.join(a.work, "source.cmd.json")         # retrain when the command changed
-    if not (os.path.exists(model) and os.path.exists(stamp) and json.load(open(stamp)) == cmd):
+    stamp = os.path.join(a.work, "source.cmd.json")         # retrain when the command or featurizer changed
+    key = {"cmd": cmd, "featurizer": featurizer_version()}
+    if not (os.path.exists(model) and os.path.exists(stamp) and json.load(open(stamp)) == key):
         print(f"training on the {len(SOURCE)} source devices, pool 0..3999 only", file=sys.stderr)
         run(cmd)
-        json.dump(cmd, open(stamp, "w"))
+        json.dump(key, open(stamp, "w"))
     else:
         print(f"reusing {model}", file=sys.stderr)
 

@@ -24,7 +24,7 @@ import sys
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, add_fewshot_args, middle80, spearman
+from evalcommon import ROOT, add_fewshot_args, featurizer_version, middle80, spearman
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -73,14 +73,18 @@ def main():
     row = lambda i: pos[name(i)]
 
     model = os.path.join(a.work, "source.h5")
-    if not os.path.exists(model):
+    cmd = [os.path.join(ROOT, "build", "gnntrain"), ds, "-o", model, "--epochs", str(a.epochs),
+           "--patience", "15", "--threads", str(a.threads), "-q",
+           "--train-range", f"{row(0)}-{row(799)}", "--val-range", f"{row(800)}-{row(899)}"]
+    for dev in SOURCE:
+        cmd += ["--device", dev]
+    stamp_path, stamp = os.path.join(a.work, "source.cmd.json"), {"cmd": cmd, "featurizer": featurizer_version()}
+    if not (os.path.exists(model) and os.path.exists(stamp_path) and json.load(open(stamp_path)) == stamp):
         print(f"training on the {len(SOURCE)} source devices, pool 0..899", file=sys.stderr)
-        cmd = [os.path.join(ROOT, "build", "gnntrain"), ds, "-o", model, "--epochs", str(a.epochs),
-               "--patience", "15", "--threads", str(a.threads), "-q",
-               "--train-range", f"{row(0)}-{row(799)}", "--val-range", f"{row(800)}-{row(899)}"]
-        for dev in SOURCE:
-            cmd += ["--device", dev]
         run(cmd)
+        json.dump(stamp, open(stamp_path, "w"))
+    else:
+        print(f"reusing {model} (same command and featurizer)", file=sys.stderr)
 
     # FLOPs from the C cost model: column log_flops of the cached features.
     with h5py.File(ds, "r") as f:

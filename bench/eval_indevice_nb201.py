@@ -58,7 +58,7 @@ try:
 except ImportError:
     sys.exit("eval_indevice_nb201: needs numpy (apt-get install python3-numpy)")
 
-from evalcommon import ROOT, rank  # noqa: E402
+from evalcommon import ROOT, featurizer_version, rank  # noqa: E402
 from evalcommon import data_dir as _data_dir  # noqa: E402
 from evalcommon import run as _run  # noqa: E402
 
@@ -228,7 +228,8 @@ def gnn_predictions(a, d, devices, split, lat):
                 f.write(f"{name(i)},{part[i]}\n")
 
     config = {"devices": devices, "epochs": a.epochs, "patience": a.patience, "seed": a.seed,
-              "val_frac": a.val_frac, "refit": a.refit, "gnn_args": a.gnn_args, "labels": stamp}
+              "val_frac": a.val_frac, "refit": a.refit, "gnn_args": a.gnn_args, "labels": stamp,
+              "featurizer": featurizer_version()}
     cfg_path, pred_path = os.path.join(a.work, "gnn_config.json"), os.path.join(a.work, "gnn_predictions.csv")
     info_path = os.path.join(a.work, "gnn_info.json")
     if (os.path.exists(pred_path) and os.path.exists(cfg_path) and os.path.exists(info_path)

@@ -1,8 +1,8 @@
 """What the evaluation scripts in bench/ share: where the public data is,
 running the built tools, rank statistics and HELP's middle-80% rule.
 
-Imported by eval_help_nb201.py, eval_help_fbnet.py, eval_indevice_nb201.py
-and eval_fbnet_blocks.py (their folder is first on sys.path when they run).
+Imported by eval_help_nb201.py, eval_help_fbnet.py, eval_indevice_nb201.py,
+eval_fbnet_blocks.py and eval_neusight.py (their folder is first on sys.path when they run).
 """
 import os
 import subprocess
@@ -23,6 +23,17 @@ def data_dir(prog, sub, files=()):
         sys.exit(f"{prog}: the public data is missing: no {', '.join(missing)} "
                  "(put it in ../shared/data or set GNNPERF_SHARED to the folder holding data/)")
     return d
+
+
+def featurizer_version():
+    """FEATURIZER_VERSION of the C sources. Part of every stamp that decides
+    whether a trained model is reused: a checkpoint of another featurizer
+    version cannot be loaded, so a changed featurizer means retraining."""
+    with open(os.path.join(ROOT, "graph", "featurize.h")) as f:
+        for line in f:
+            if line.startswith("#define FEATURIZER_VERSION"):
+                return int(line.split()[2])
+    sys.exit("evalcommon: graph/featurize.h defines no FEATURIZER_VERSION")
 
 
 def run(prog, cmd, **kw):
