@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 static const char *const kind_names[PRIOR_KIND_COUNT] = {"none", "roofline"};
 
 void cost_prior_defaults(cost_prior *p)
