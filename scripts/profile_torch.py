@@ -387,16 +387,17 @@ def suspect_pairs(rpath, limit):
             per_dev.setdefault(r["device"], []).append(r["ms"])
     typical = {dev: sorted(v)[len(v) // 2] for dev, v in per_dev.items()}
     latest, prev_ref, flank = {}, {}, {}
-    for i, r in enumerate(recs):
+    waiting = {}                                    # per device: graphs still without a reference after them
+    for r in recs:
         if r.get("type") == "ref":
             prev_ref[r["device"]] = r["ms"]
-            for key, k in list(flank.items()):      # the first reference after a graph
-                if key[1] == r["device"] and k[1] is None:
-                    flank[key] = (k[0], r["ms"])
+            for key in waiting.pop(r["device"], []):
+                flank[key] = (flank[key][0], r["ms"])
         elif r.get("type") == "graph":
             key = (r["graph"], r["device"])
             latest[key] = r
             flank[key] = (prev_ref.get(r["device"]), None)
+            waiting.setdefault(r["device"], []).append(key)
     out = set()
     for key, r in latest.items():
         slow = typical.get(key[1], math.inf) * (1.0 + limit)
