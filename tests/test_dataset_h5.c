@@ -430,17 +430,24 @@ START_TEST(test_round_trip_chunked)
 }
 END_TEST
 
+/* build_small(2 devices, 1 descriptor) written to a fresh temporary
+ * directory as f.h5; the caller frees d and removes the directory. */
+static void write_small(dataset *d, char *path, size_t size)
+{
+    gp_error err;
+    dataset_init(d);
+    build_small(d, 2, 1);
+    make_tmpdir();
+    snprintf(path, size, "%s/f.h5", tmpdir);
+    ck_assert_msg(dataset_write_h5(d, path, &err) == 0, "%s", err.msg);
+}
+
 /* The cached features are what featurize_nodes() computes, with names. */
 START_TEST(test_features_written)
 {
-    gp_error err;
     dataset d;
-    dataset_init(&d);
-    build_small(&d, 2, 1);
     char path[300];
-    make_tmpdir();
-    snprintf(path, sizeof path, "%s/f.h5", tmpdir);
-    ck_assert_msg(dataset_write_h5(&d, path, &err) == 0, "%s", err.msg);
+    write_small(&d, path, sizeof path);
 
     int F = featurize_dim();
     int64_t N = d.graphs.n_nodes;
@@ -475,12 +482,8 @@ START_TEST(test_inplace_column)
 {
     gp_error err;
     dataset d;
-    dataset_init(&d);
-    build_small(&d, 2, 1);
     char path[300];
-    make_tmpdir();
-    snprintf(path, sizeof path, "%s/f.h5", tmpdir);
-    ck_assert_msg(dataset_write_h5(&d, path, &err) == 0, "%s", err.msg);
+    write_small(&d, path, sizeof path);
     int64_t N = d.graphs.n_nodes;
     int32_t *v = calloc((size_t)N, sizeof(int32_t));
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
