@@ -4,25 +4,45 @@
 # (scripts/ncu_occupancy.py), joined with the latency pass's labels, packed
 # by gnndata without the cached feature matrix.
 #
-#   scripts/pack_gpu_dataset.sh RUN_DIR_OR_TGZ OUTPUT.h5 [ncu_occupancy.py options...]
+#   scripts/pack_gpu_dataset.sh RUN_DIR_OR_TGZ OUTPUT.h5 [--more-occupancy RUN2_DIR_OR_TGZ]...
+#                               [ncu_occupancy.py options for RUN...]
 #
 # RUN_DIR holds latency/{graphs.jsonl,labels.csv,devices.csv}, and, when the
-# occupancy pass ran, ncu.csv and markers.csv.
+# occupancy pass ran, ncu.csv and markers.csv.  Each --more-occupancy run is
+# an occupancy-only run (profile_gpu.sh with LATENCY_SECONDS 0 and OCC_SKIP)
+# on the same device: its ncu.csv and markers.csv add labels for graphs that
+# RUN_DIR's latency pass has; a graph labelled by two runs is an error.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-src=${1:?usage: pack_gpu_dataset.sh RUN_DIR_OR_TGZ OUTPUT.h5 [ncu_occupancy.py options...]}
-dest=${2:?usage: pack_gpu_dataset.sh RUN_DIR_OR_TGZ OUTPUT.h5 [ncu_occupancy.py options...]}
+usage="usage: pack_gpu_dataset.sh RUN_DIR_OR_TGZ OUTPUT.h5 [--more-occupancy RUN_DIR_OR_TGZ]... [ncu_occupancy.py options...]"
+src=${1:?$usage}
+dest=${2:?$usage}
 shift 2
+more=()
+occ_opts=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        --more-occupancy) [ $# -ge 2 ] || { gp_log "$usage"; exit 2; }; more+=("$2"); shift 2;;
+        *) occ_opts+=("$1"); shift;;
+    esac
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [ -f "$src" ]; then
-    tar xzf "$src" -C "$work"
-    run=$(dirname "$(find "$work" -path '*/latency/graphs.jsonl' | head -n 1)")
-    run=${run%/latency}
-    [ -n "$run" ] && [ -d "$run/latency" ] || { gp_log "$src: no latency/graphs.jsonl inside"; exit 1; }
-else
-    run=$src
-fi
+# unpack DIR_OR_TGZ into $work/NAME if it is a file; prints the folder holding FILE
+run_dir() {
+    local src=$1 name=$2 file=$3 d
+    if [ -f "$src" ]; then
+        mkdir -p "$work/$name"
+        tar xzf "$src" -C "$work/$name"
+        d=$(find "$work/$name" -path "*/$file" | head -n 1)
+        [ -n "$d" ] || { gp_log "$src: no $file inside" >&2; return 1; }
+        d=$(dirname "$d")
+        echo "${d%/latency}"
+    else
+        echo "$src"
+    fi
+}
+run=$(run_dir "$src" main latency/graphs.jsonl)
 for f in graphs.jsonl labels.csv devices.csv; do
     [ -s "$run/latency/$f" ] || { gp_log "$run/latency/$f: missing or empty"; exit 1; }
 done
@@ -31,11 +51,26 @@ device=$(sed -n 2p "$run/latency/devices.csv" | cut -d, -f1)
 cp "$run/latency/labels.csv" "$work/labels.csv"
 if [ -s "$run/ncu.csv" ] && [ -s "$run/markers.csv" ]; then
     /usr/bin/python3 "$GP_ROOT/scripts/ncu_occupancy.py" --ncu-csv "$run/ncu.csv" --markers "$run/markers.csv" \
-        --device "$device" -o "$work/occupancy.csv" "$@"
+        --device "$device" -o "$work/occupancy.csv" ${occ_opts[@]+"${occ_opts[@]}"}
     tail -n +2 "$work/occupancy.csv" >>"$work/labels.csv"
 else
     gp_log "no ncu.csv/markers.csv in $run: packing without occupancy labels"
 fi
+i=0
+for m in ${more[@]+"${more[@]}"}; do
+    i=$((i + 1))
+    mrun=$(run_dir "$m" "more$i" markers.csv)
+    for f in ncu.csv markers.csv; do
+        [ -s "$mrun/$f" ] || { gp_log "$m: $f missing or empty"; exit 1; }
+    done
+    /usr/bin/python3 "$GP_ROOT/scripts/ncu_occupancy.py" --ncu-csv "$mrun/ncu.csv" --markers "$mrun/markers.csv" \
+        --device "$device" -o "$work/occupancy$i.csv"
+    both=$(awk -F, 'NR == FNR { if ($4 == "occupancy") seen[$1] = 1; next }
+                    FNR > 1 && ($1 in seen) && !($1 in told) { told[$1] = 1; print $1 }' \
+               "$work/labels.csv" "$work/occupancy$i.csv" | head -n 5 | tr '\n' ' ')
+    [ -z "$both" ] || { gp_log "$m: occupancy of graphs an earlier run already labelled: $both(wrong OCC_SKIP?)"; exit 1; }
+    tail -n +2 "$work/occupancy$i.csv" >>"$work/labels.csv"
+done
 "$GP_ROOT/build/gnndata" pack -o "$dest" --labels "$work/labels.csv" --devices "$run/latency/devices.csv" \
-    --note "made by scripts/profile_gpu.sh on $device; packed by scripts/pack_gpu_dataset.sh $*" \
+    --note "made by scripts/profile_gpu.sh on $device; packed by scripts/pack_gpu_dataset.sh ${occ_opts[*]+${occ_opts[*]}} (${#more[@]} more occupancy runs)" \
     --no-features "$run/latency/graphs.jsonl"

@@ -244,7 +244,10 @@ def run_markers(args):
         w = csv.writer(f, lineterminator="\n")
         w.writerow(("seq", "graph", "node"))
         done = 0
-        for spec in spec_list(args):
+        specs = spec_list(args)
+        if args.skip_graphs:
+            log("markers: skipping the first %d of %d graphs" % (min(args.skip_graphs, len(specs)), len(specs)))
+        for spec in specs[args.skip_graphs:]:
             if args.limit_seconds and time.time() - t0 > args.limit_seconds:
                 log("time limit: stopping after %d graphs" % done)
                 break
@@ -300,14 +303,19 @@ def main(argv=None):
     ap.add_argument("--node-repeats", type=int, default=10, help="node-timed runs per graph")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs first")
     ap.add_argument("--limit-seconds", type=float, default=0, help="stop starting graphs after this long")
+    ap.add_argument("--skip-graphs", type=int, default=0,
+                    help="markers pass: start after the first N graphs of the list (extends an earlier "
+                         "occupancy pass that stopped there; its labels and this pass's are disjoint)")
     ap.add_argument("--out-dir", help="latency pass: output folder (created; files overwritten)")
     ap.add_argument("--marker-log", help="markers pass: the marker CSV to write")
     ap.add_argument("--device-name", default=None, help="device name (default gpu_<model>, e.g. gpu_h100)")
     ap.add_argument("--cpu-test", action="store_true",
                     help="run the pipeline on the CPU with host timestamps (tests; labels meaningless)")
     args = ap.parse_args(argv)
-    if args.count < 0 or args.repeats < 1 or args.node_repeats < 1:
-        ap.error("--count must be >= 0, --repeats and --node-repeats >= 1")
+    if args.count < 0 or args.repeats < 1 or args.node_repeats < 1 or args.skip_graphs < 0:
+        ap.error("--count and --skip-graphs must be >= 0, --repeats and --node-repeats >= 1")
+    if args.skip_graphs and args.pass_ != "markers":
+        ap.error("--skip-graphs belongs to the markers pass")
     import warnings
     warnings.filterwarnings("ignore")
     if args.pass_ == "latency":

@@ -208,6 +208,53 @@ class ConvertTest(unittest.TestCase):
         self.assertEqual(flags["mul"], False)
         self.assertEqual(flags["add_"], True)
 
+    def test_retrace_inplace(self):
+        """retrace_inplace.py restores the flags of a zoo graph converted without them,
+        by the same trace or (when the trace differs) by module, and writes nothing
+        when a node names no module."""
+        spec = {"family": "zoo", "model": "squeezenet1_1", "res": 64, "batch": 1, "name": "squeezenet1_1_r64_b1"}
+        model, x = families.build(spec)
+        gm, tracer, _ = tograph.trace(model, x)
+        meta = {"family": "zoo", "model": "squeezenet1_1", "res": 64, "batch": 1}
+        doc = tograph.convert(gm, spec["name"], meta=meta, tracer=tracer).doc
+        want = {n["name"]: bool(n.get("attrs", {}).get("inplace")) for n in doc["nodes"]}
+        self.assertEqual(sum(want.values()), 26)
+        for n in doc["nodes"]:
+            n.get("attrs", {}).pop("inplace", None)
+        other = {"format": "gnnperf-graph", "version": 1, "name": "o", "meta": {"family": "rcnn"}, "nodes": []}
+        renamed = json.loads(json.dumps(doc))
+        renamed["name"] = "renamed"
+        renamed["nodes"][3]["name"] += "_x"
+        for k in range(4, len(renamed["nodes"])):
+            ins = renamed["nodes"][k].get("inputs", [])
+            renamed["nodes"][k]["inputs"] = [doc["nodes"][3]["name"] + "_x" if i == doc["nodes"][3]["name"] else i
+                                             for i in ins]
+        script = os.path.join(HERE, "retrace_inplace.py")
+        with tempfile.TemporaryDirectory() as d:
+            src, dst = os.path.join(d, "g.jsonl"), os.path.join(d, "out.jsonl")
+            with open(src, "w") as f:
+                for g in (doc, other, renamed):
+                    f.write(json.dumps(g) + "\n")
+            p = subprocess.run([sys.executable, script, src, "-o", dst], capture_output=True, text=True, timeout=240)
+            self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+            self.assertIn("2 zoo graphs", p.stdout)
+            self.assertIn("(by module)", p.stderr)
+            got = list(gpgraph.read_jsonl(dst))
+            self.assertEqual([g["name"] for g in got], [doc["name"], "o", "renamed"])
+            self.assertEqual(got[1], other)
+            self.assertEqual({n["name"]: bool(n.get("attrs", {}).get("inplace")) for n in got[0]["nodes"]}, want)
+            # squeezenet's in-place ops are all nn.ReLU(inplace=True) modules: by module finds the same
+            self.assertEqual(sum(bool(n.get("attrs", {}).get("inplace")) for n in got[2]["nodes"]), 26)
+            # a node naming no submodule of the rebuilt model: error, nothing written
+            renamed["nodes"][5].setdefault("meta", {})["module"] = "no.such.module"
+            with open(src, "w") as f:
+                f.write(json.dumps(renamed) + "\n")
+            os.remove(dst)
+            p = subprocess.run([sys.executable, script, src, "-o", dst], capture_output=True, text=True, timeout=240)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("no.such.module", p.stderr)
+            self.assertFalse(os.path.exists(dst))
+
     def test_adaptive_pool_larger_output(self):
         # alexnet at 160x160: AdaptiveAvgPool2d((6, 6)) on a 4x4 map (windows of 1-2 inputs)
         m = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d((6, 6)), nn.AdaptiveMaxPool2d((2, 3)))
@@ -448,6 +495,22 @@ class CudaPipelineTest(unittest.TestCase):
             mk = ncu_occupancy.read_markers(markers)
             self.assertEqual([m for m in mk if m[1] == ""][-1], ("", ""))
             self.assertEqual(sum(1 for m in mk if m[1] == ""), len(graphs) + 1)
+
+            # --skip-graphs 2 (extending an earlier occupancy pass): the same markers for the
+            # last two graphs of the list
+            markers2 = os.path.join(out, "markers2.csv")
+            p = subprocess.run([sys.executable, os.path.join(HERE, "profile_cuda.py"), "markers"] + common +
+                               ["--skip-graphs", "2", "--marker-log", markers2],
+                               capture_output=True, text=True, timeout=240)
+            self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+            order = [g for g, n in mk if n == "" and g]
+            self.assertEqual([m for m in ncu_occupancy.read_markers(markers2) if m[0] in order[2:] or m[0] == ""],
+                             [m for m in mk if m[0] in order[2:] or m[0] == ""])
+            self.assertEqual({g for g, n in ncu_occupancy.read_markers(markers2)} - {""}, set(order[2:]))
+            p = subprocess.run([sys.executable, os.path.join(HERE, "profile_cuda.py"), "latency"] + common +
+                               ["--skip-graphs", "2", "--out-dir", out], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("markers pass", p.stderr)
 
             # ncu's raw CSV: a header, a units row, then one row per kernel in launch order;
             # two kernels per node (durations 1 and 3 us, occupancy 20 % and 60 %), none for
