@@ -55,7 +55,8 @@ if [ -d "$SHARED/data" ]; then
         step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201" --draws 2 --epochs 5
         step help_fbnet "$GP_ROOT/bench/eval_help_fbnet.py" --work "$OUT/help_fbnet" --draws 2 --epochs 5
         step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201" --epochs 5
-        step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks" --epochs 5
+        step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks" --epochs 5 \
+            --block-ensemble 1 --block-epochs 5
         step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --epochs 5
     else
         step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201" --anchor 0.1

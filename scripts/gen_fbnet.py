@@ -164,6 +164,57 @@ def build_fbnet(choices, batch=1, num_classes=100, name=None, resolution=32, met
     return b
 
 
+def block_key(block_type, h, w, c_in, c_out, exp=1, kernel=1, stride=1, group=1):
+    """The block table's key of one block (hwnasbench_fbnet_block_lut.csv)."""
+    if block_type == "ConvBlock":
+        return "ConvBlock_H%d_W%d_Cin%d_Cout%d_exp%d_kernel%d_stride%d_group%d" % (
+            h, w, c_in, c_out, exp, kernel, stride, group)
+    if block_type == "Skip":
+        return "Skip_H%d_W%d_Cin%d_Cout%d_stride%d" % (h, w, c_in, c_out, stride)
+    if block_type == "ConvNorm":
+        return "ConvNorm_H%d_W%d_Cin%d_Cout%d_kernel%d_stride%d_group%d" % (h, w, c_in, c_out, kernel, stride, group)
+    if block_type == "AvgP":
+        return "AvgP_H%d_W%d_Cin%d_Cout%d_kernel%d_stride1" % (h, w, c_in, c_out, kernel)
+    if block_type == "FC":
+        return "FC_Cin%d_Cout%d" % (c_in, c_out)
+    raise gpgraph.GraphError("unknown FBNet block type %r" % block_type)
+
+
+def build_block(block_type, h, w, c_in, c_out, exp=1, kernel=1, stride=1, group=1, batch=1, name=None,
+                meta=None):
+    """GraphBuilder of ONE block alone (input of shape [batch, Cin, H, W], or
+    [batch, Cin, 1, 1] for FC), built by the same code as the block inside a
+    network; the graph's meta.block_key is the block table's key.  An
+    identity skip (no computation, no node) is an error."""
+    key = block_key(block_type, h or 0, w or 0, c_in, c_out, exp, kernel, stride, group)
+    m = {"source": "gen_fbnet.py", "block_key": key}
+    m.update(meta or {})
+    b = gpgraph.GraphBuilder(name or key, meta=m)
+    if block_type == "FC":
+        x = b.input([batch, c_in, 1, 1])
+        y = b.linear(b.flatten(x), c_out, name="fc")
+    else:
+        x = b.input([batch, c_in, h, w])
+        if block_type == "ConvBlock":
+            y, k2 = _conv_block(b, x, c_out, kernel, exp, group, stride)
+            assert k2 == key, (k2, key)
+        elif block_type == "Skip":
+            if c_in == c_out and stride == 1:
+                raise gpgraph.GraphError("%s is an identity skip: no computation to build" % key)
+            y, k2 = _skip_block(b, x, c_out, stride)
+            assert k2 == key, (k2, key)
+        elif block_type == "ConvNorm":
+            if group != 1:
+                raise gpgraph.GraphError("%s: grouped ConvNorm is not part of FBNet" % key)
+            y = _conv_norm(b, x, c_out, kernel, stride, kernel // 2)
+        else:   # AvgP: the network's global pool (kernel = H)
+            if kernel != h or c_in != c_out:
+                raise gpgraph.GraphError("%s: only the global pool (kernel = H, Cin = Cout) is part of FBNet" % key)
+            y = b.gap(x, name="pool")
+    b.output(y)
+    return b
+
+
 def read_archs(path):
     """Yields (arch_id, [22 choices]) from fbnet_archs.csv.
 

@@ -2,6 +2,7 @@
 """Import HELP's FBNet latency table and HW-NAS-Bench's FBNet block table.
 
     import_fbnet.py [--data DIR] [--indices 0-999] --out-dir DIR [--pack] [--gnndata PATH]
+    import_fbnet.py --blocks [--data DIR] --out-dir DIR [--pack]
 
 Reads ../shared/data/help_fbnet/ (see its README.md) and writes into --out-dir:
 
@@ -17,6 +18,14 @@ Reads ../shared/data/help_fbnet/ (see its README.md) and writes into --out-dir:
                    only); descriptor "batch" for the GPU settings (_1/_32/_64)
 
 and, with --pack, fbnet.h5 through gnndata pack.
+
+With --blocks, the block table alone, one small graph per row: graphs.jsonl
+holds each block built on its own by gen_fbnet.build_block (input
+[1, Cin, H, W], named by its block_key, both the CIFAR and the ImageNet
+layouts' rows), labels.csv the row's values as graph-level labels on the 5
+block devices, devices.csv those devices.  Identity skips (no computation)
+are left out and counted.  A block's table value depends on the block alone,
+not on the network around it; these graphs say so to a model.
 
 How a block's label reaches the graph: a block is several nodes (a ConvBlock
 is conv-BN-ReLU-[shuffle]-dwconv-BN-ReLU-conv-BN-[add]), the table has one
@@ -150,12 +159,18 @@ def _main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_args(ap, "fbnet")
     ap.add_argument("--indices", help="arch_id values to import, e.g. 0-999 (default all)")
+    ap.add_argument("--blocks", action="store_true",
+                    help="import the block table as one graph per block instead (graph-level labels)")
     args = ap.parse_args(argv)
+    if args.blocks and args.indices:
+        ap.error("--indices selects networks; --blocks imports every row of the block table")
     keep = gpgraph.parse_indices(args.indices)
     data = resolve_data_dir(args.data, "help_fbnet")
     src = os.path.join(data, "help_fbnet")
     os.makedirs(args.out_dir, exist_ok=True)
     t0 = time.time()
+    if args.blocks:
+        return import_blocks(args, src, t0)
 
     apath = os.path.join(src, "fbnet_archs.csv")
     archs = {}
@@ -296,6 +311,65 @@ def _main(argv):
     if args.pack:
         pack(PROG, args, "HELP FBNet latency + HW-NAS-Bench FBNet block table (help_fbnet), "
                          "imported by scripts/import_fbnet.py")
+    return 0
+
+
+def import_blocks(args, src, t0):
+    lpath = os.path.join(src, "hwnasbench_fbnet_block_lut.csv")
+    lut, units, lut_missing, _ = read_lut(lpath)
+    _, rows = read_csv(lpath, ["block_key", "block_type", "H", "W", "Cin", "Cout", "exp", "kernel", "stride",
+                               "group"])
+
+    def num(r, c, i, default):
+        if r[c].strip() == "":
+            return default
+        try:
+            return int(r[c])
+        except ValueError:
+            raise ImportFailure("%s:%d: column %s: %r is not an integer" % (lpath, i + 2, c, r[c]))
+    devices = list(BLOCK_DEVICES)
+    write_devices(os.path.join(args.out_dir, "devices.csv"), devices, ["batch"],
+                  {d: {"batch": None} for d in devices})
+    gw = GraphWriter(os.path.join(args.out_dir, "graphs.jsonl"))
+    lw = Labels(os.path.join(args.out_dir, "labels.csv"))
+    kinds, identity = collections.Counter(), 0
+    try:
+        for i, r in enumerate(rows):
+            t = r["block_type"]
+            dims = dict(h=num(r, "H", i, 0), w=num(r, "W", i, 0), c_in=num(r, "Cin", i, 0),
+                        c_out=num(r, "Cout", i, 0), exp=num(r, "exp", i, 1), kernel=num(r, "kernel", i, 1),
+                        stride=num(r, "stride", i, 1), group=num(r, "group", i, 1))
+            try:
+                key = gen_fbnet.block_key(t, **dims)
+            except gpgraph.GraphError as e:
+                raise ImportFailure("%s:%d: %s" % (lpath, i + 2, e))
+            if key != r["block_key"]:
+                raise ImportFailure("%s:%d: block_key %s, but its columns make %s"
+                                    % (lpath, i + 2, r["block_key"], key))
+            if t == "Skip" and dims["c_in"] == dims["c_out"] and dims["stride"] == 1:
+                identity += 1
+                continue
+            try:
+                doc = gen_fbnet.build_block(t, name=key, meta={"dataset": "help_fbnet", "block_type": t},
+                                            **dims).to_json()
+            except gpgraph.GraphError as e:
+                raise ImportFailure("%s:%d: %s" % (lpath, i + 2, e))
+            gw.write(doc)
+            kinds[t] += 1
+            for (d, tg), v in sorted(lut[key].items()):
+                lw.add(key, "", d, tg, v, units[tg])
+        gw.close()
+        lw.close()
+    except BaseException:
+        gw.abort()
+        lw.abort()
+        raise
+    log(PROG, "block graphs: %d (%s), %d identity skips left out; labels: %s; %d empty table cells; %.1f s"
+        % (gw.count, ", ".join("%s %d" % kv for kv in sorted(kinds.items())), identity, lw.summary(),
+           sum(lut_missing.values()), time.time() - t0))
+    if args.pack:
+        pack(PROG, args, "HW-NAS-Bench FBNet block table (help_fbnet), one graph per block, "
+                         "imported by scripts/import_fbnet.py --blocks")
     return 0
 
 

@@ -363,6 +363,38 @@ class TestFBNet(unittest.TestCase):
         with self.assertRaises(gpgraph.GraphError):
             gen_fbnet.build_fbnet(["skip"] * 21)
 
+    def test_block_alone_matches_network(self):
+        """build_block gives the same ops, attributes and shapes as the block inside
+        a network, for every block of networks with every choice."""
+        for choice in gen_fbnet.PRIMITIVES:
+            doc = gen_fbnet.build_fbnet([choice] * 22).to_json()
+            per = {}
+            for n in doc["nodes"][1:-1]:
+                per.setdefault(n["meta"]["block"], []).append(n)
+            for blk, key in enumerate(doc["meta"]["blocks"]):
+                if blk not in per:
+                    self.assertTrue(key.startswith("Skip_"))        # identity skip: no node
+                    continue
+                f = key.split("_")
+                t = f[0]
+                num = {m.group(1): int(m.group(2))
+                       for m in (re.fullmatch(r"([A-Za-z]+)(\d+)", p) for p in f[1:])}
+                first = per[blk][0]
+                cin = (first.get("in_shapes") or [doc["nodes"][0]["out_shape"]])[0][1]
+                hw = (first.get("in_shapes") or [[0, 0, 0, 0]])[0]
+                alone = gen_fbnet.build_block(
+                    t, num.get("H", hw[2] if len(hw) > 2 else 0), num.get("W", 0), num.get("Cin", cin),
+                    num["Cout"], num.get("exp", 1), num.get("kernel", 1), num.get("stride", 1),
+                    num.get("group", 1)).to_json()
+                check_graph(self, alone)
+                self.assertEqual(alone["meta"]["block_key"], key)
+                sig = lambda ns: [(n["op"], n.get("attrs"), n["out_shape"]) for n in ns]   # noqa: E731
+                self.assertEqual(sig(alone["nodes"][1:-1]), sig(per[blk]), key)
+        with self.assertRaises(gpgraph.GraphError):
+            gen_fbnet.build_block("Skip", 8, 8, 64, 64)           # identity: nothing to build
+        with self.assertRaises(gpgraph.GraphError):
+            gen_fbnet.build_block("Pool", 8, 8, 64, 64)
+
     @unittest.skipUnless(DATA, NO_DATA)
     def test_block_keys_match_data(self):
         d = os.path.join(DATA, "help_fbnet")

@@ -28,6 +28,7 @@ sys.path.insert(0, HERE)
 import gpgraph  # noqa: E402
 import gen_ofa  # noqa: E402
 import import_fbnet  # noqa: E402
+import gen_fbnet  # noqa: E402
 import import_nb201  # noqa: E402
 import import_neusight  # noqa: E402
 import import_ofa  # noqa: E402
@@ -412,6 +413,31 @@ class TestWithData(unittest.TestCase):
         self.assertEqual(len(devs), 28)
         self.assertEqual(devs["titanxp_64"], "64")
         self.assertEqual(devs["edgegpu"], "")
+
+    def test_fbnet_blocks(self):
+        out, err = self.run_importer(import_fbnet, "fbnet", ["--blocks"])
+        self.assertIn("12 identity skips left out", err)
+        docs = {d["name"]: d for d in read_graphs(out)}
+        self.assertEqual(len(docs), 213)
+        with open(os.path.join(DATA, "help_fbnet", "hwnasbench_fbnet_block_lut.csv"), newline="") as f:
+            lut = {r["block_key"]: r for r in csv.DictReader(f)}
+        labels = read_labels(out)
+        self.assertTrue(all(r["node"] == "" for r in labels))
+        self.assertEqual(len(labels), 213 * 8)
+        for r in labels:
+            self.assertIn(r["graph"], lut)
+            col = "%s_%s" % (r["device"], "latency_ms" if r["target"] == "latency_ms" else "energy_mJ")
+            self.assertEqual(float(r["value"]), float(lut[r["graph"]][col]))
+        for name, d in docs.items():
+            self.assertEqual(d["meta"]["block_key"], name)
+        # the block alone is the block inside a network: layer L1 (k3_e1_g2 on H32, 16->24)
+        net = gen_fbnet.build_fbnet(["k3_e1"] + ["k3_e1_g2"] * 21).to_json()
+        key = net["meta"]["blocks"][2]
+        inside = [(n["op"], n["out_shape"]) for n in net["nodes"] if (n.get("meta") or {}).get("block") == 2]
+        self.assertEqual([(n["op"], n["out_shape"]) for n in docs[key]["nodes"][1:-1]], inside)
+        with self.assertRaises(SystemExit):
+            quiet(import_fbnet.main, ["--data", DATA, "--out-dir", os.path.join(self.tmp, "x"), "--blocks",
+                                      "--indices", "0-3"])
 
     def test_ofa(self):
         out, _ = self.run_importer(import_ofa, "ofa", ["--indices", "0-2"])
