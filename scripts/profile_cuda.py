@@ -68,7 +68,7 @@ def parse_ints(s, what):
 def spec_list(args):
     fams = [f.strip() for f in args.models.split(",") if f.strip()]
     if fams == ["all"]:
-        fams = list(specmod.FAMILIES)
+        fams = list(specmod.ALL)
     bad = [f for f in fams if f not in specmod.FAMILIES]
     if bad or not fams:
         raise SystemExit("profile_cuda: --models: unknown %s (choose from %s, or all)"
@@ -218,7 +218,7 @@ def profile_one(s, spec, info, short):
     labels.append(("", "latency_p90_ms", float(np.percentile(whole, 90)), "ms"))
     labels.append(("", "latency_ms", w_med, "ms"))
     stats = {
-        "family": spec["family"], "batch": spec.get("batch", 1), "tracer": tracer, "fallback_reason": why,
+        "family": specmod.family_name(spec), "batch": spec.get("batch", 1), "tracer": tracer, "fallback_reason": why,
         "nodes": len(conv.doc["nodes"]), "fx_calls": int(sum(1 for st in timer.steps if st[0] in (2, 3))),
         "repeats": prof.repeats, "node_repeats": prof.node_repeats,
         "whole_ms": w_med, "p10_ms": float(np.percentile(whole, 10)), "p90_ms": float(np.percentile(whole, 90)),
@@ -294,7 +294,7 @@ def main(argv=None):
                     "Nsight Compute (markers pass).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("pass_", metavar="PASS", choices=("latency", "markers"), help="latency or markers")
-    ap.add_argument("--models", default="all", help="families, comma-separated: zoo, nb201, fbnet, rcnn, or all")
+    ap.add_argument("--models", default="all", help="families, comma-separated: zoo, nb201, fbnet, rcnn, rcnnip, or all (the first four)")
     ap.add_argument("--count", type=int, default=50, help="graphs per family (zoo: the first N models)")
     ap.add_argument("--batch", default="1,32", help="batch sizes (each a separate graph)")
     ap.add_argument("--seed", type=int, default=1, help="seed of random archs and random CNNs")

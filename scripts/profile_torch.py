@@ -199,7 +199,7 @@ class Worker:
         labels.append(("", "latency_p90_ms", w90 / 1e6, "ms"))
         labels.append(("", "latency_ms", w_med / 1e6, "ms"))   # last: marks the block complete
         stats = {
-            "family": spec["family"], "threads": self.threads, "batch": spec.get("batch", 1),
+            "family": specmod.family_name(spec), "threads": self.threads, "batch": spec.get("batch", 1),
             "tracer": tracer, "fallback_reason": why, "nodes": len(conv.doc["nodes"]),
             "fx_nodes": len(timer.nodes), "fx_calls": n_calls, "repeats": prof.repeats,
             "whole_ms": w_med / 1e6, "p10_ms": w10 / 1e6, "p90_ms": w90 / 1e6, "iqr_ms": (q75 - q25) / 1e6,
@@ -249,7 +249,7 @@ class Worker:
 
 
 def graph_meta(spec, torch):
-    m = {"source": "profile_torch.py", "family": spec["family"], "batch": spec.get("batch", 1)}
+    m = {"source": "profile_torch.py", "family": specmod.family_name(spec), "batch": spec.get("batch", 1)}
     for k in ("model", "res", "arch_index", "arch_id", "seed", "index", "nodes", "spread"):
         if k in spec:
             m[k] = spec[k]
@@ -759,7 +759,8 @@ def main(argv=None):
                     "Resumable: rerun the same command to continue.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--models", default="zoo",
-                    help="families, comma-separated: zoo, nb201, fbnet, rcnn, or all")
+                    help="families, comma-separated: zoo, nb201, fbnet, rcnn, rcnnip (random CNNs with in-place "
+                         "activations and adds), or all (the first four)")
     ap.add_argument("--count", type=int, default=None,
                     help="graphs per family (zoo: the first N models; nb201/fbnet: arch indices "
                          "--start..; rcnn: random CNNs); default: all 21 zoo models, 100 of the others")
@@ -829,7 +830,7 @@ def main(argv=None):
         ap.error(str(e))
     fams = [f.strip() for f in args.models.split(",") if f.strip()]
     if fams == ["all"]:
-        fams = list(specmod.FAMILIES)
+        fams = list(specmod.ALL)
     bad = [f for f in fams if f not in specmod.FAMILIES]
     if bad or not fams:
         ap.error("--models: unknown %s (choose from %s, or all)" % (", ".join(bad) or "(none)",

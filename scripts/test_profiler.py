@@ -365,6 +365,37 @@ class TimingTest(unittest.TestCase):
         capped = specs.rcnn_specs(3, [1], nodes=30, max_gflops=0.05)
         self.assertTrue(all(labelcost.graph_flops(families.rcnn_doc(x)) <= 0.05e9 for x in capped))
 
+    def test_rcnn_inplace(self):
+        """rcnnip: the rcnn networks with in-place activations and adds where the input has no
+        other reader; the same output, the converter flags them; "all" leaves the family out."""
+        plain = specs.build_specs(["rcnn"], 4, [1], rcnn_nodes=40, rcnn_max_gflops=0)
+        ip = specs.build_specs(["rcnnip"], 4, [1], rcnn_nodes=40, rcnn_max_gflops=0)
+        self.assertEqual([x["name"].replace("rcnnip_", "rcnn_") for x in ip], [x["name"] for x in plain])
+        self.assertTrue(all(x["inplace"] for x in ip))
+        self.assertEqual({specs.family_name(x) for x in ip}, {"rcnnip"})
+        self.assertEqual({specs.family_name(x) for x in plain}, {"rcnn"})
+        self.assertNotIn("rcnnip", specs.ALL)
+        flagged = 0
+        for a, b in zip(plain, ip):
+            ma, x = families.build(a)
+            mb, _ = families.build(b)
+            with torch.no_grad():
+                self.assertTrue(torch.allclose(ma(x.clone()), mb(x.clone()), atol=1e-5), b["name"])
+            gm, tracer, _ = tograph.trace(mb, x)
+            doc = tograph.convert(gm, b["name"], tracer=tracer).doc
+            gm0, tracer0, _ = tograph.trace(ma, x)
+            doc0 = tograph.convert(gm0, a["name"], tracer=tracer0).doc
+            self.assertEqual([(n["op"], n["out_shape"]) for n in doc["nodes"]],
+                             [(n["op"], n["out_shape"]) for n in doc0["nodes"]])
+            self.assertFalse(any(n.get("attrs", {}).get("inplace") for n in doc0["nodes"]))
+            readers = collections.Counter(i for n in doc["nodes"] for i in n.get("inputs", []))
+            for n in doc["nodes"]:
+                if n.get("attrs", {}).get("inplace"):
+                    flagged += 1
+                    self.assertIn(n["op"], ("activation", "add"))
+                    self.assertEqual(readers[n["inputs"][0]], 1, n["name"])
+        self.assertGreater(flagged, 0)
+
 
 @unittest.skipUnless(HAVE_TORCH, "python3-torch not installed")
 class CliTest(unittest.TestCase):

@@ -230,7 +230,11 @@ _ACTS = {
 }
 
 
-def module_from_graph(doc):
+# activations whose torch module takes inplace=True
+_INPLACE_ACTS = ("relu", "relu6", "leaky_relu", "silu", "hardswish", "hardsigmoid", "elu", "mish")
+
+
+def module_from_graph(doc, inplace=False):
     """A torch.fx GraphModule that computes a gnnperf-graph document.
 
     Covers the ops gen_random_cnn.py emits (and the rest of GraphBuilder's):
@@ -239,6 +243,11 @@ def module_from_graph(doc):
     pool, global_avgpool, view (flatten when the target is rank 2, else
     reshape), linear, softmax (last dim).  Node names are kept (fx turns '.'
     into '_').
+
+    inplace=True writes activations (those in _INPLACE_ACTS, as
+    nn.ReLU(inplace=True) and the like) and adds (operator.iadd, as
+    torchvision's `out += identity`) in place wherever their first input is
+    an op's output that nothing else reads, the way hand-written models do.
     """
     nodes = doc["nodes"]
     shape = {n["name"]: n["out_shape"] for n in nodes}
@@ -246,6 +255,12 @@ def module_from_graph(doc):
     for n in nodes:
         for i in n.get("inputs", []):
             users.setdefault(i, []).append(n["op"])
+    is_input = {n["name"] for n in nodes if n["op"] == "input"}
+
+    def sole_reader(n):
+        ins = n.get("inputs", [])
+        return inplace and ins and ins[0] not in is_input and len(users.get(ins[0], [])) == 1 \
+            and ins.count(ins[0]) == 1
     root = nn.Module()
     g = torch.fx.Graph()
     val = {}
@@ -273,7 +288,10 @@ def module_from_graph(doc):
         elif op == "batchnorm":
             val[name] = call_mod(nn.BatchNorm2d(n["out_shape"][1]))
         elif op == "activation":
-            val[name] = call_mod(_ACTS[a["fn"]]())
+            if sole_reader(n) and a["fn"] in _INPLACE_ACTS:
+                val[name] = call_mod(_ACTS[a["fn"]](inplace=True))
+            else:
+                val[name] = call_mod(_ACTS[a["fn"]]())
         elif op in ("maxpool2d", "avgpool2d"):
             cls = nn.MaxPool2d if op == "maxpool2d" else nn.AvgPool2d
             val[name] = call_mod(cls(a.get("kernel", 1), a.get("stride", 1), a.get("padding", 0)))
@@ -284,7 +302,8 @@ def module_from_graph(doc):
         elif op == "softmax":
             val[name] = call_mod(nn.Softmax(dim=-1))
         elif op == "add":
-            val[name] = g.create_node("call_function", operator.add, tuple(args), name=fxname)
+            fn = operator.iadd if sole_reader(n) and shape[ins[0]] == n["out_shape"] else operator.add
+            val[name] = g.create_node("call_function", fn, tuple(args), name=fxname)
         elif op == "mul":
             val[name] = g.create_node("call_function", operator.mul, tuple(args), name=fxname)
         elif op == "elementwise" and a.get("fn") == "zero":
@@ -326,7 +345,7 @@ def build(spec):
         x = torch.randn(b, 3, r, r)
     elif fam == "rcnn":
         doc = rcnn_doc(spec)
-        m = module_from_graph(doc)
+        m = module_from_graph(doc, inplace=bool(spec.get("inplace")))
         x = torch.randn(*doc["nodes"][0]["out_shape"])
     else:
         raise ValueError("unknown family %r" % fam)

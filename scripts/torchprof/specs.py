@@ -10,7 +10,11 @@ Graph names:
     nb201  nb201_<arch_index>_b<batch> (nb201_s<seed>_<i>_b<batch> for random archs)
     fbnet  fbnet_<arch_id>_b<batch>    (fbnet_s<seed>_<i>_b<batch> for random archs)
     rcnn   rcnn_<seed>_<i>_b<batch>    (i = gen_random_cnn.py's graph index)
-and _r<res> before _b for nb201/fbnet off 32x32.
+    rcnnip rcnnip_<seed>_<i>_b<batch>  (the same networks with in-place activations and
+                                        adds wherever the input has no other reader)
+and _r<res> before _b for nb201/fbnet off 32x32.  "all" means the first four
+families (ALL): rcnnip is asked for by name, so the lists of earlier "all"
+runs stay the same.
 """
 
 import os
@@ -28,7 +32,8 @@ import gpgraph  # noqa: E402
 
 from . import labelcost  # noqa: E402
 
-FAMILIES = ("zoo", "nb201", "fbnet", "rcnn")
+ALL = ("zoo", "nb201", "fbnet", "rcnn")
+FAMILIES = ALL + ("rcnnip",)
 ZOO_ORDER = ("resnet18", "resnet34", "resnet50", "mobilenet_v2", "mobilenet_v3_small",
              "mobilenet_v3_large", "efficientnet_b0", "efficientnet_b1", "densenet121",
              "squeezenet1_0", "squeezenet1_1", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
@@ -113,7 +118,13 @@ def fbnet_specs(count, batches, seed=1, start=0, res=32, archs_file=None):
     return out
 
 
-def rcnn_specs(count, batches, seed=1, start=0, nodes=80, spread=0.75, max_gflops=5.0):
+def family_name(spec):
+    """The family a spec's graph is reported under: rcnnip for in-place random CNNs
+    (their specs are built as rcnn with "inplace": true)."""
+    return "rcnnip" if spec["family"] == "rcnn" and spec.get("inplace") else spec["family"]
+
+
+def rcnn_specs(count, batches, seed=1, start=0, nodes=80, spread=0.75, max_gflops=5.0, inplace=False):
     """Random CNNs whose FLOPs at each batch size stay under max_gflops.
 
     Index i draws graph i of gen_random_cnn.py (seed, nodes, spread); an
@@ -130,8 +141,11 @@ def rcnn_specs(count, batches, seed=1, start=0, nodes=80, spread=0.75, max_gflop
             if max_gflops and labelcost.graph_flops(doc) > max_gflops * 1e9:
                 ok = None
                 break
-            ok.append({"family": "rcnn", "seed": seed, "index": i, "nodes": nodes, "spread": spread,
-                       "batch": b, "name": "rcnn_%d_%d_b%d" % (seed, i, b)})
+            sp = {"family": "rcnn", "seed": seed, "index": i, "nodes": nodes, "spread": spread,
+                  "batch": b, "name": "rcnn%s_%d_%d_b%d" % ("ip" if inplace else "", seed, i, b)}
+            if inplace:
+                sp["inplace"] = True
+            ok.append(sp)
         if ok:
             out.extend(ok)
             kept += 1
@@ -150,9 +164,9 @@ def build_specs(families, count, batches, seed=1, start=0, zoo_res=None, cifar_r
             lists.append(nb201_specs(count, batches, seed, start, cifar_res))
         elif f == "fbnet":
             lists.append(fbnet_specs(count, batches, seed, start, cifar_res))
-        elif f == "rcnn":
+        elif f in ("rcnn", "rcnnip"):
             lists.append(rcnn_specs(count, batches, seed, start, rcnn_nodes, rcnn_spread,
-                                    rcnn_max_gflops))
+                                    rcnn_max_gflops, inplace=f == "rcnnip"))
         else:
             raise ValueError("unknown family %r (known: %s)" % (f, ", ".join(FAMILIES)))
     return interleave(lists)
