@@ -247,7 +247,8 @@ def module_from_graph(doc, inplace=False):
     inplace=True writes activations (those in _INPLACE_ACTS, as
     nn.ReLU(inplace=True) and the like) and adds (operator.iadd, as
     torchvision's `out += identity`) in place wherever their first input is
-    an op's output that nothing else reads, the way hand-written models do.
+    an op's output (not a view) that nothing else reads, the way hand-written
+    models do.
     """
     nodes = doc["nodes"]
     shape = {n["name"]: n["out_shape"] for n in nodes}
@@ -255,12 +256,13 @@ def module_from_graph(doc, inplace=False):
     for n in nodes:
         for i in n.get("inputs", []):
             users.setdefault(i, []).append(n["op"])
-    is_input = {n["name"] for n in nodes if n["op"] == "input"}
+    op_of = {n["name"]: n["op"] for n in nodes}
 
     def sole_reader(n):
+        # a view shares its input's storage, so writing through it could reach other readers
         ins = n.get("inputs", [])
-        return inplace and ins and ins[0] not in is_input and len(users.get(ins[0], [])) == 1 \
-            and ins.count(ins[0]) == 1
+        return inplace and ins and op_of[ins[0]] not in ("input", "view") \
+            and len(users.get(ins[0], [])) == 1 and ins.count(ins[0]) == 1
     root = nn.Module()
     g = torch.fx.Graph()
     val = {}
