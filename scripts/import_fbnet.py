@@ -364,6 +364,13 @@ def import_blocks(args, src, t0):
         gw.abort()
         lw.abort()
         raise
+    # every block the CIFAR networks use (fbnet_nodes_cifar100.csv) must have its graph here
+    node_keys = read_node_keys(os.path.join(src, "fbnet_nodes_cifar100.csv"))
+    used = {k for ks in node_keys.values() for k in ks if not is_identity_skip(k)}
+    built = {k for k in lut if not is_identity_skip(k)}
+    if used - built:
+        raise ImportFailure("fbnet_nodes_cifar100.csv uses %d blocks with no block graph, e.g. %s"
+                            % (len(used - built), sorted(used - built)[:3]))
     log(PROG, "block graphs: %d (%s), %d identity skips left out; labels: %s; %d empty table cells; %.1f s"
         % (gw.count, ", ".join("%s %d" % kv for kv in sorted(kinds.items())), identity, lw.summary(),
            sum(lut_missing.values()), time.time() - t0))
