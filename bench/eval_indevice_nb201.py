@@ -27,7 +27,9 @@ Methods:
            of the pool by arch index (archs 810..899 by default), each device
            with its own labels there. Those labels are not trained on, so each
            device trains on about 648 of its 720 graphs; --refit trains again
-           on all 720 for the best epoch count found.
+           on all 720 for the best epoch count found. --ensemble N trains N
+           such models (seeds --seed, --seed + 1, ...; the extra ones under
+           DIR/seed<k>/) and averages their predictions in log space.
   ridge    sklearn Ridge on one-hot cell encodings (6 edges x 5 ops = 30
            features), one fit per device on log latency; alpha chosen from a
            grid by the error on the same validation slice, then refit on all 720.
@@ -36,6 +38,7 @@ Methods:
            slice, then it is refit on all 720.
 
     bench/eval_indevice_nb201.py [--work DIR] [--epochs 60] [--devices a,b] [--skip-gnn] [--refit]
+                                 [--ensemble N]
 
 Prints one table (a row per device, a mean row, the issue's reference means)
 and writes DIR/results.json and DIR/predictions.csv. Needs ../shared/data (or
@@ -167,8 +170,9 @@ def fit_xgboost(X, y, fit, val, train, test, seed, threads):
 
 # ---------------------------------------------------------------- gnnperf
 
-def gnn_predictions(a, d, devices, split, lat):
-    """Trains the one multi-device model; returns ({(device, arch): predicted ms}, info)."""
+def gnn_predictions(a, d, devices, split, lat, seed, out_dir):
+    """Trains the one multi-device model with gnntrain --seed SEED (models, logs and predictions
+    in out_dir); returns ({(device, arch): predicted ms}, info)."""
     gnntrain, gnndata = os.path.join(ROOT, "build", "gnntrain"), os.path.join(ROOT, "build", "gnndata")
     for exe in (gnntrain, gnndata):
         if not os.access(exe, os.X_OK):
@@ -227,11 +231,11 @@ def gnn_predictions(a, d, devices, split, lat):
             for i in sorted(part):
                 f.write(f"{name(i)},{part[i]}\n")
 
-    config = {"devices": devices, "epochs": a.epochs, "patience": a.patience, "seed": a.seed,
+    config = {"devices": devices, "epochs": a.epochs, "patience": a.patience, "seed": seed,
               "val_frac": a.val_frac, "refit": a.refit, "gnn_args": a.gnn_args, "labels": stamp,
               "featurizer": featurizer_version()}
-    cfg_path, pred_path = os.path.join(a.work, "gnn_config.json"), os.path.join(a.work, "gnn_predictions.csv")
-    info_path = os.path.join(a.work, "gnn_info.json")
+    cfg_path, pred_path = os.path.join(out_dir, "gnn_config.json"), os.path.join(out_dir, "gnn_predictions.csv")
+    info_path = os.path.join(out_dir, "gnn_info.json")
     if (os.path.exists(pred_path) and os.path.exists(cfg_path) and os.path.exists(info_path)
             and json.load(open(cfg_path)) == config):
         log(f"reusing {pred_path} (same devices, labels and options)")
@@ -242,34 +246,34 @@ def gnn_predictions(a, d, devices, split, lat):
                 os.unlink(p)
 
         def train(split_path, model, epochs, patience, tag):
-            pred = os.path.join(a.work, f"gnn_predictions_{tag}.csv")
+            pred = os.path.join(out_dir, f"gnn_predictions_{tag}.csv")
             cmd = [gnntrain, ds, "-o", model, "--split-file", split_path, "--graph-target", "latency_ms",
-                   "--epochs", str(epochs), "--patience", str(patience), "--seed", str(a.seed),
-                   "--threads", str(a.threads), "--log", os.path.join(a.work, f"gnn_train_{tag}.jsonl"),
-                   "--metrics", os.path.join(a.work, f"gnn_metrics_{tag}.json"), "--predictions", pred]
+                   "--epochs", str(epochs), "--patience", str(patience), "--seed", str(seed),
+                   "--threads", str(a.threads), "--log", os.path.join(out_dir, f"gnn_train_{tag}.jsonl"),
+                   "--metrics", os.path.join(out_dir, f"gnn_metrics_{tag}.json"), "--predictions", pred]
             for dev in devices:
                 cmd += ["--device", dev]
             cmd += shlex.split(a.gnn_args)
             log(" ".join(cmd))
             t0 = time.time()
-            with open(os.path.join(a.work, f"gnntrain_{tag}.txt"), "w") as out:
+            with open(os.path.join(out_dir, f"gnntrain_{tag}.txt"), "w") as out:
                 rc = subprocess.call(cmd, stdout=out)  # progress lines stay on stderr
             if rc != 0:
                 sys.exit(f"{PROG}: gnntrain failed with exit status {rc}")
-            m = json.load(open(os.path.join(a.work, f"gnn_metrics_{tag}.json")))
+            m = json.load(open(os.path.join(out_dir, f"gnn_metrics_{tag}.json")))
             return pred, int(m["best_epoch"]), time.time() - t0
 
-        split_path = os.path.join(a.work, "split_indevice.csv")
+        split_path = os.path.join(out_dir, "split_indevice.csv")
         write_split(split_path, refit=False)
-        pred, best, secs = train(split_path, os.path.join(a.work, "model.h5"), a.epochs, a.patience, "val")
-        info = {"best_epoch": best, "train_s": round(secs, 1), "checkpoint": os.path.join(a.work, "model.h5")}
+        pred, best, secs = train(split_path, os.path.join(out_dir, "model.h5"), a.epochs, a.patience, "val")
+        info = {"best_epoch": best, "train_s": round(secs, 1), "checkpoint": os.path.join(out_dir, "model.h5")}
         log(f"gnntrain: best epoch {best}, {secs:.0f} s")
         if a.refit:
-            split_path = os.path.join(a.work, "split_indevice_refit.csv")
+            split_path = os.path.join(out_dir, "split_indevice_refit.csv")
             write_split(split_path, refit=True)
-            pred, _, secs2 = train(split_path, os.path.join(a.work, "model_refit.h5"), max(best, 1), 0, "refit")
+            pred, _, secs2 = train(split_path, os.path.join(out_dir, "model_refit.h5"), max(best, 1), 0, "refit")
             info.update({"refit_epochs": max(best, 1), "refit_train_s": round(secs2, 1),
-                         "checkpoint": os.path.join(a.work, "model_refit.h5")})
+                         "checkpoint": os.path.join(out_dir, "model_refit.h5")})
             log(f"gnntrain refit on all training graphs: {max(best, 1)} epochs, {secs2:.0f} s")
         os.replace(pred, pred_path)
         json.dump(info, open(info_path, "w"), indent=1)
@@ -298,9 +302,13 @@ def main():
     ap.add_argument("--val-frac", type=float, default=0.1,
                     help="validation slice: this share of the pool, the highest arch indices (default 0.1)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--ensemble", type=int, default=1,
+                    help="gnnperf models trained with seeds SEED.., predictions averaged in log space")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--gnn-args", default="", help="extra gnntrain options, e.g. '--hidden 128'")
     a = ap.parse_args()
+    if a.ensemble < 1:
+        sys.exit(f"{PROG}: --ensemble must be >= 1")
     if not 0 < a.val_frac < 0.5:
         ap.error("--val-frac must be in (0, 0.5)")
     t_start = time.time()
@@ -362,7 +370,17 @@ def main():
         skipped["gnnperf"] = "--skip-gnn"
     else:
         t0 = time.time()
-        gp, gnn_info = gnn_predictions(a, d, devices, split, lat)
+        logs = {}
+        for k in range(a.ensemble):
+            out_dir = a.work if k == 0 else os.path.join(a.work, f"seed{a.seed + k}")
+            os.makedirs(out_dir, exist_ok=True)
+            gp_k, info_k = gnn_predictions(a, d, devices, split, lat, a.seed + k, out_dir)
+            gnn_info = gnn_info or info_k
+            gnn_info.setdefault("best_epochs", []).append(info_k["best_epoch"])
+            for key, v in gp_k.items():
+                logs.setdefault(key, []).append(np.log(v))
+        # the seeds' predictions averaged in log space (a geometric mean)
+        gp = {key: float(np.exp(np.mean(v))) for key, v in logs.items() if len(v) == a.ensemble}
         preds["gnnperf"] = {}
         for dev in devices:
             miss = [i for i in split[dev]["test"] if (dev, i) not in gp]
@@ -383,8 +401,9 @@ def main():
           f"({'/'.join(map(str, n_test))} graphs); rho = Spearman, MAPE %, w10 = % within +-10 %")
     if gnn_info:
         print(f"gnnperf: one model for all {len(devices)} devices, {a.epochs} epochs max, best epoch "
-              f"{gnn_info['best_epoch']}" + (f", refit {gnn_info['refit_epochs']} epochs on all training graphs"
-                                            if "refit_epochs" in gnn_info else ""))
+              f"{'/'.join(map(str, gnn_info['best_epochs']))}"
+              + (", refit as many epochs on all training graphs" if "refit_epochs" in gnn_info else "")
+              + (f"; {a.ensemble} seeds from {a.seed}, predictions averaged in log space" if a.ensemble > 1 else ""))
     for m, why in skipped.items():
         print(f"({LABELS[m]} not run: {why})")
     head = "| device | " + " | ".join(f"{LABELS[m]} {k}" for m in methods for k in ("rho", "MAPE", "w10")) + " |"

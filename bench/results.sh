@@ -61,7 +61,7 @@ if [ -d "$SHARED/data" ]; then
     else
         step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201" --anchor 0.1
         step help_fbnet "$GP_ROOT/bench/eval_help_fbnet.py" --work "$OUT/help_fbnet"
-        step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201" --epochs 150 \
+        step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201" --epochs 150 --ensemble 3 \
             --patience 30 --refit
         step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks"
         step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --ensemble 3
