@@ -64,7 +64,7 @@ if HERE not in sys.path:
 
 import gpgraph  # noqa: E402
 import gen_fbnet  # noqa: E402
-from import_nb201 import (ImportFailure, GraphWriter, Labels, Progress, add_common_args,  # noqa: E402
+from import_nb201 import (ImportFailure, GraphWriter, Labels, Progress, add_common_args, all_or_nothing,  # noqa: E402
                           batch_of_setting, log, pack, parse_value, read_csv, read_wide,
                           resolve_data_dir, run_main, write_devices)
 
@@ -247,7 +247,7 @@ def _main(argv):
     unassigned_frac = {d: [] for d in BLOCK_DEVICES}
     n_identity = 0
     zero_labels = collections.Counter()
-    try:
+    with all_or_nothing(gw, lw):
         for i, a in enumerate(sel):
             name = "fbnet_%d" % a
             doc = gen_fbnet.build_fbnet(archs[a], name=name,
@@ -291,12 +291,6 @@ def _main(argv):
                 unassigned[d].append(lost[d])
                 unassigned_frac[d].append(lost[d] / total[d] if total[d] > 0 else 0.0)
             prog.tick(i + 1)
-        gw.close()
-        lw.close()
-    except BaseException:
-        gw.abort()
-        lw.abort()
-        raise
     log(PROG, "wrote %d graphs (%d nodes), %d devices, labels: %s in %.1f s"
         % (gw.count, gw.nodes, len(devices), lw.summary(), time.time() - t0))
     log(PROG, "identity skip blocks (table value, no node): %d in %d networks; latency left "
@@ -333,7 +327,7 @@ def import_blocks(args, src, t0):
     gw = GraphWriter(os.path.join(args.out_dir, "graphs.jsonl"))
     lw = Labels(os.path.join(args.out_dir, "labels.csv"))
     kinds, identity = collections.Counter(), 0
-    try:
+    with all_or_nothing(gw, lw):
         for i, r in enumerate(rows):
             t = r["block_type"]
             dims = dict(h=num(r, "H", i, 0), w=num(r, "W", i, 0), c_in=num(r, "Cin", i, 0),
@@ -358,12 +352,6 @@ def import_blocks(args, src, t0):
             kinds[t] += 1
             for (d, tg), v in sorted(lut[key].items()):
                 lw.add(key, "", d, tg, v, units[tg])
-        gw.close()
-        lw.close()
-    except BaseException:
-        gw.abort()
-        lw.abort()
-        raise
     # every block the CIFAR networks use (fbnet_nodes_cifar100.csv) must have its graph here
     node_keys = read_node_keys(os.path.join(src, "fbnet_nodes_cifar100.csv"))
     used = {k for ks in node_keys.values() for k in ks if not is_identity_skip(k)}

@@ -31,6 +31,7 @@ wide-table reader, the label and device writers and the packer call.
 """
 
 import argparse
+import contextlib
 import json
 import csv
 import glob
@@ -304,6 +305,21 @@ class GraphWriter:
             os.unlink(self.tmp)
 
 
+@contextlib.contextmanager
+def all_or_nothing(*writers):
+    """Closes every writer (each renames its temporary file into place) when the
+    block ends normally; aborts every one (removing what it wrote) when the block,
+    or a close, raises, so a failed import leaves no half-written output."""
+    try:
+        yield writers
+        for w in writers:
+            w.close()
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+
+
 def add_common_args(ap, default_name):
     ap.add_argument("--data", help="shared data folder holding help_*/ and neusight/ "
                                    "(default: $GNNPERF_SHARED/data, else ../shared/data next to "
@@ -377,7 +393,7 @@ def write_graphs_with_latency(prog, out_dir, sel, build, lat, devices, t0):
     gw = GraphWriter(os.path.join(out_dir, "graphs.jsonl"))
     lw = Labels(os.path.join(out_dir, "labels.csv"))
     progress = Progress(prog, "graphs", len(sel))
-    try:
+    with all_or_nothing(gw, lw):
         for k, i in enumerate(sel):
             name, doc = build(i)
             gw.write(doc)
@@ -386,12 +402,6 @@ def write_graphs_with_latency(prog, out_dir, sel, build, lat, devices, t0):
                 if v is not None:
                     lw.add(name, "", d, "latency_ms", v, "ms")
             progress.tick(k + 1)
-        gw.close()
-        lw.close()
-    except BaseException:
-        gw.abort()
-        lw.abort()
-        raise
     log(prog, "wrote %d graphs (%d nodes), %d devices, labels: %s in %.1f s"
         % (gw.count, gw.nodes, len(devices), lw.summary(), time.time() - t0))
 

@@ -87,7 +87,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import gpgraph  # noqa: E402
-from import_nb201 import (ImportFailure, GraphWriter, Labels, add_common_args, log, pack,  # noqa: E402
+from import_nb201 import (ImportFailure, GraphWriter, Labels, add_common_args, all_or_nothing, log, pack,  # noqa: E402
                           parse_value, read_csv, resolve_data_dir, run_main, write_devices)
 
 PROG = "import_neusight"
@@ -782,7 +782,7 @@ def _main(argv):
     gw = GraphWriter(os.path.join(args.out_dir, "graphs.jsonl"))
     lw = Labels(os.path.join(args.out_dir, "labels.csv"))
     used = set()
-    try:
+    with all_or_nothing(gw, lw):
         if args.part in ("all", "models"):
             import_models(src, keep, gw, lw, used, report)
             log(PROG, "models done in %.1f s" % (time.time() - t0))
@@ -794,12 +794,6 @@ def _main(argv):
             raise ImportFailure("labelled devices without a device config: %s" % missing)
         if gw.count == 0:
             raise ImportFailure("nothing selected")
-        gw.close()
-        lw.close()
-    except BaseException:
-        gw.abort()
-        lw.abort()
-        raise
     devices = sorted(used)
     write_devices(os.path.join(args.out_dir, "devices.csv"), devices, DEVICE_COLUMNS, configs)
     report.append("devices with labels: %d (%s); configs without labels: %s"
