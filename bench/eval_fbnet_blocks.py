@@ -180,6 +180,15 @@ def stamp_write(path, stamp):
     json.dump(stamp, open(path + ".cmd.json", "w"))
 
 
+def write_split(path, names, part_of):
+    """gnntrain's --split-file: one line 'graph,part' per name; returns path."""
+    with open(path, "w") as f:
+        f.write("graph,part\n")
+        for g in names:
+            f.write(f"{g},{part_of(g)}\n")
+    return path
+
+
 def block_type(key):
     return key.split("_", 1)[0]
 
@@ -224,11 +233,8 @@ def block_graph_method(a, d, held, gnndata, gnntrain, gnnpredict):
     # only ones of their types, and a validation set holding them stops training on noise
     drawable = [k for k in train if block_type(k) not in FIXED_TYPES]
     val = set(random.Random(a.seed + 104729).sample(drawable, max(1, int(round(VAL_FRAC * len(drawable))))))
-    split = os.path.join(a.work, "block_split.csv")
-    with open(split, "w") as f:
-        f.write("graph,part\n")
-        for k in keys:
-            f.write(f"{k},{'test' if k in held else 'val' if k in val else 'train'}\n")
+    split = write_split(os.path.join(a.work, "block_split.csv"), keys,
+                        lambda k: "test" if k in held else "val" if k in val else "train")
     print(f"block graphs: {len(train) - len(val)} train / {len(val)} validation / {len(held)} held out; "
           f"{a.block_ensemble} seeds", file=sys.stderr)
     logp = {}
@@ -388,11 +394,7 @@ def main():
 
     # --- 4. train ----------------------------------------------------------------
     val = set(random.Random(a.seed + 7919).sample(graphs, max(1, int(round(VAL_FRAC * len(graphs))))))
-    split = os.path.join(a.work, "split.csv")
-    with open(split, "w") as f:
-        f.write("graph,part\n")
-        for g in graphs:
-            f.write(f"{g},{'val' if g in val else 'train'}\n")
+    split = write_split(os.path.join(a.work, "split.csv"), graphs, lambda g: "val" if g in val else "train")
     model = os.path.join(a.work, "model.h5")
     tcmd = [gnntrain, ds, "-o", model, "--epochs", str(a.epochs), "--patience", "15", "--threads",
             str(a.threads), "-q", "--split-file", split, "--no-graph-targets", "--layers", str(a.layers),
