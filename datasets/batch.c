@@ -22,6 +22,7 @@ void batcher_free(batcher *b)
     free(b->graph_lp);
     free(b->node_lp_all);
     free(b->graph_lp_all);
+    free(b->readout_lw);
     free(b->pred_ptr);
     free(b->pred_idx);
     free(b->succ_ptr);
@@ -123,8 +124,9 @@ static int prior_tables(batcher *b, const batch_spec *sp, gp_error *err)
     for (int k = 0; k < sp->n_graph_t; k++) graph_any |= b->graph_use_prior[k];
     const graph_set *s = &b->d->graphs;
     int32_t D = b->n_dev;
-    /* Node priors are needed for the graph sums too; the table is kept only
-     * when a node target uses it. */
+    /* Node priors are needed for the graph sums too, and kept: node targets
+     * learn relative to them, and an additive graph readout weighs each
+     * node by its share of the graph's prior (gnn_batch.readout_lw). */
     float *node_lp = malloc((size_t)(s->n_nodes * D + 1) * sizeof(float));
     double *graph_ms = graph_any ? calloc((size_t)(s->n_graphs * D + 1), sizeof(double)) : NULL;
     if (!node_lp || (graph_any && !graph_ms)) {
@@ -153,8 +155,7 @@ static int prior_tables(batcher *b, const batch_spec *sp, gp_error *err)
             b->graph_lp_all[k] = (float)log(graph_ms[k] > 0 ? graph_ms[k] : sp->prior->floor_ms);
         free(graph_ms);
     }
-    if (node_any) b->node_lp_all = node_lp;
-    else free(node_lp);
+    b->node_lp_all = node_lp;
     return 0;
 }
 
@@ -312,6 +313,10 @@ int batcher_init(batcher *b, const dataset *d, const batch_spec *sp, gp_error *e
     if (!b->x || !b->node_y || !b->graph_y || !b->pred_ptr || !b->succ_ptr || !b->pred_idx || !b->succ_idx ||
         !b->graph_off || !b->graph_ids || !b->node_lp || !b->graph_lp)
         goto oom;
+    if (b->graph_lp_all && b->node_lp_all && b->n_graph_t > 0) {
+        b->readout_lw = malloc((size_t)maxN * b->n_dev * b->n_graph_t * sizeof(float));
+        if (!b->readout_lw) goto oom;
+    }
     return 0;
 oom:
     gp_errorf(err, "out of memory preparing batches");
@@ -355,6 +360,12 @@ void batcher_fill(batcher *b, const int64_t *ids, int64_t n, gnn_batch *out)
         if (b->node_lp_all)
             memcpy(b->node_lp + N * D, b->node_lp_all + first * D, (size_t)(count * D) * sizeof(float));
         if (b->graph_lp_all) memcpy(b->graph_lp + k * D, b->graph_lp_all + g * D, (size_t)D * sizeof(float));
+        if (b->readout_lw)
+            for (int64_t v = 0; v < count; v++)
+                for (int32_t c = 0; c < D; c++)
+                    for (int t = 0; t < b->n_graph_t; t++)
+                        b->readout_lw[((N + v) * D + c) * b->n_graph_t + t] =
+                            b->graph_use_prior[t] ? b->node_lp[(N + v) * D + c] - b->graph_lp[k * D + c] : 0.0f;
         for (int t = 0; t < b->n_node_t; t++) {
             const label_target *lt = b->node_t[t] >= 0 ? &d->targets[b->node_t[t]] : NULL;
             for (int64_t v = 0; v < count; v++)
@@ -387,4 +398,6 @@ void batcher_fill(batcher *b, const int64_t *ids, int64_t n, gnn_batch *out)
     out->n_dev = D;
     out->dev_ids = b->model_dev;
     out->descriptors = b->n_desc ? b->dev_desc : NULL;
+    out->graph_sigma = b->n_graph_t ? b->graph_sigma : NULL;
+    out->readout_lw = b->readout_lw;
 }

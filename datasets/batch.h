@@ -75,6 +75,8 @@ typedef struct batcher {
     /* the current batch */
     float *x, *node_y, *graph_y;
     float *node_lp, *graph_lp;      /* (N * n_dev), (G * n_dev): ln prior, 0 without one */
+    float *readout_lw;              /* (N * n_dev, n_graph_t): ln(node prior / graph prior) for graph
+                                       targets that take the prior, else 0; NULL without a graph prior */
     int64_t *pred_ptr, *pred_idx, *succ_ptr, *succ_idx, *graph_off;
     int64_t *graph_ids;
     int64_t n_graphs_in_batch;

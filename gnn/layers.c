@@ -263,6 +263,51 @@ void attention_pool_backward(float *dh, float *dw, float *db, const float *dout,
     }
 }
 
+void additive_readout_forward(float *out, float *p, const float *z, const float *lw, const float *sigma,
+                              const int64_t *off, int64_t G, int64_t D, int T)
+{
+    /* Log-sum-exp with the maximum subtracted (exp never overflows), summed
+     * in double. Each thread owns whole graphs, so the result does not
+     * depend on the thread count. */
+#pragma omp parallel for schedule(dynamic, 4) if (G > 1 && (off[G] - off[0]) * D * T >= LAYER_PARALLEL_MIN)
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t d = 0; d < D; d++)
+            for (int t = 0; t < T; t++) {
+                const double s = sigma ? sigma[t] : 1.0;
+                float *o = out + (g * D + d) * T + t;
+                if (off[g + 1] == off[g]) {
+                    *o = 0.0f;
+                    continue;
+                }
+#define ADDITIVE_SCORE(k) (s * (double)z[k] + (lw ? (double)lw[k] : 0.0))
+                double mx = -INFINITY;
+                for (int64_t i = off[g]; i < off[g + 1]; i++) {
+                    double a = ADDITIVE_SCORE((i * D + d) * T + t);
+                    if (a > mx) mx = a;
+                }
+                double sum = 0.0;
+                for (int64_t i = off[g]; i < off[g + 1]; i++) sum += exp(ADDITIVE_SCORE((i * D + d) * T + t) - mx);
+                for (int64_t i = off[g]; i < off[g + 1]; i++) {
+                    const int64_t k = (i * D + d) * T + t;
+                    p[k] = (float)(exp(ADDITIVE_SCORE(k) - mx) / sum);
+                }
+#undef ADDITIVE_SCORE
+                *o = (float)((mx + log(sum)) / s);
+            }
+}
+
+void additive_readout_backward(float *dz, const float *dout, const float *p, const int64_t *off, int64_t G,
+                               int64_t D, int T)
+{
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t i = off[g]; i < off[g + 1]; i++)
+            for (int64_t d = 0; d < D; d++)
+                for (int t = 0; t < T; t++) {
+                    const int64_t k = (i * D + d) * T + t;
+                    dz[k] = dout[(g * D + d) * T + t] * p[k];
+                }
+}
+
 #define PAIR_CHUNK_ROWS 256
 
 int64_t pair_head_partial_floats(int64_t R, int64_t D, int Hh)

@@ -104,6 +104,21 @@ int64_t attention_partial_floats(int64_t G, int H);
 void attention_pool_backward(float *dh, float *dw, float *db, const float *dout, const float *alpha,
                              const float *h, const float *w, const int64_t *off, int64_t G, int H, float *partial);
 
+/* Additive readout: a graph's cost as the sum of its nodes' costs. Given
+ * per (node, device) scores z ((N * D), T, pairs row-major as the pair
+ * head writes them), per-target scales s (T; NULL: 1) and log weights lw
+ * (same layout as z; NULL: 0):
+ *   out[g, d, t] = (1 / s_t) ln sum_{i in g} exp(s_t z[i, d, t] + lw[i, d, t])
+ * In the standardised log space of gnn/loss.h (label = exp(s p + mu)) this
+ * is exactly label_g = sum_i w_i exp(s z_i + mu): node i costs
+ * exp(s z_i + mu) times its weight exp(lw_i). saved: p ((N * D), T), the
+ * softmax shares d out / d z. A graph without nodes gives 0. */
+void additive_readout_forward(float *out, float *p, const float *z, const float *lw, const float *sigma,
+                              const int64_t *off, int64_t G, int64_t D, int T);
+/* dz = dout of the row's graph times p (overwrites dz; rows of off[0]..off[G]). */
+void additive_readout_backward(float *dz, const float *dout, const float *p, const int64_t *off, int64_t G,
+                               int64_t D, int T);
+
 /* Device-conditioned head over every (row, device) pair:
  *   pre[r, d] = A[r] + B[d] + b1, with A = x W1x (R,Hh) and B = e W1e (D,Hh)
  *   u = relu(pre) ((R*D), Hh);  out = u W2 + b2 ((R*D), T), pairs row-major (r, d).

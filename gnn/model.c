@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *const LAYER_NAMES[LAYER_TYPE_COUNT] = {"sage_mean", "sage_sum", "gin", "directed"};
-static const char *const POOL_NAMES[POOL_TYPE_COUNT] = {"sum", "mean", "max", "attention"};
+static const char *const POOL_NAMES[POOL_TYPE_COUNT] = {"sum", "mean", "max", "attention", "additive"};
 
 const char *layer_type_name(int t) { return t >= 0 && t < LAYER_TYPE_COUNT ? LAYER_NAMES[t] : NULL; }
 const char *pool_type_name(int t) { return t >= 0 && t < POOL_TYPE_COUNT ? POOL_NAMES[t] : NULL; }
@@ -181,6 +181,9 @@ int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_e
     int64_t N = lim->max_nodes, G = lim->max_graphs, D = lim->max_devices, L = c->n_layers;
     int64_t Tn = c->n_node_targets, Tg = c->n_graph_targets;
     int64_t NH = N * H;
+    /* rows the graph head's MLP runs on: graphs, or nodes when additive */
+    const int additive = c->pool == POOL_ADDITIVE;
+    int64_t Rg = additive ? (N > G ? N : G) : G, NA = additive ? N : 0;
     int64_t sizes[] = {
         m->params.size,                /* wt */
         (L + 1) * NH,                  /* h */
@@ -189,10 +192,11 @@ int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_e
         D * De * 3,                    /* dev_vec, desc_hidden, ddev */
         N * Hh + D * Hh + N * D * Hh + N * D * Tn, /* node head */
         G * H + N + G * H * 2,         /* pooled, alpha, pool_arg (int64 = 2 floats) */
-        G * Hh + D * Hh + G * D * Hh + G * D * Tg, /* graph head */
+        Rg * Hh + D * Hh + Rg * D * Hh + G * D * Tg, /* graph head */
+        3 * NA * D * Tg,               /* graph_z, graph_p, graph_dz */
         6 * NH,                        /* dh, dh2, dtmp, dz, dagg, dgin */
         N * D * Hh + N * Hh + D * Hh,  /* du_node, dA_node, dB */
-        G * D * Hh + G * Hh + G * H,   /* du_graph, dA_graph, dpooled */
+        Rg * D * Hh + Rg * Hh + G * H, /* du_graph, dA_graph, dpooled */
         N * D * Tn + G * D * Tg,       /* d_node_out, d_graph_out */
         0,                             /* fused-layer scratch, set below */
         layernorm_partial_floats(N, H), /* ln_partial */
@@ -205,7 +209,7 @@ int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_e
     sizes[sizeof sizes / sizeof sizes[0] - 4] = fused_threads * mp_fused_scratch_floats(H);
     int64_t total = 0;
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) total += sizes[k];
-    total += 64 * 16 + L * 16 * 8; /* per-buffer padding */
+    total += 80 * 16 + L * 16 * 8; /* per-buffer padding */
     m->ws_floats = total;
     m->ws_mem = aligned_alloc(64, (size_t)((total * 4 + 63) / 64 * 64));
     if (!m->ws_mem) {
@@ -243,10 +247,13 @@ int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_e
     float *arg;
     TAKE(arg, G * H * 2);
     m->pool_arg = (int64_t *)arg;
-    TAKE(m->graph_A, G * Hh);
+    TAKE(m->graph_A, Rg * Hh);
     TAKE(m->graph_B, D * Hh);
-    TAKE(m->graph_u, G * D * Hh);
+    TAKE(m->graph_u, Rg * D * Hh);
     TAKE(m->graph_out, G * D * Tg);
+    TAKE(m->graph_z, NA * D * Tg);
+    TAKE(m->graph_p, NA * D * Tg);
+    TAKE(m->graph_dz, NA * D * Tg);
     TAKE(m->dh, NH);
     TAKE(m->dh2, NH);
     TAKE(m->dtmp, NH);
@@ -256,8 +263,8 @@ int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_e
     TAKE(m->du_node, N * D * Hh);
     TAKE(m->dA_node, N * Hh);
     TAKE(m->dB, D * Hh);
-    TAKE(m->du_graph, G * D * Hh);
-    TAKE(m->dA_graph, G * Hh);
+    TAKE(m->du_graph, Rg * D * Hh);
+    TAKE(m->dA_graph, Rg * Hh);
     TAKE(m->dpooled, G * H);
     TAKE(m->d_node_out, N * D * Tn);
     TAKE(m->d_graph_out, G * D * Tg);
@@ -364,7 +371,15 @@ int model_forward(model *m, const gnn_batch *b, gp_error *err)
         pair_head_forward(m->node_out, m->node_A, m->node_B, m->node_u, hL, m->dev_vec, PV(m->nh_w1x),
                           PV(m->nh_w1e), PV(m->nh_b1), PV(m->nh_w2), PV(m->nh_b2), N, D, Hh, &m->plan_hx,
                           &m->plan_ex, &m->plan_node_out);
-    if (c->n_graph_targets) {
+    if (c->n_graph_targets && c->pool == POOL_ADDITIVE) {
+        int Tg = c->n_graph_targets;
+        pair_head_forward(m->graph_z, m->graph_A, m->graph_B, m->graph_u, hL, m->dev_vec, PV(m->gh_w1x),
+                          PV(m->gh_w1e), PV(m->gh_b1), PV(m->gh_w2), PV(m->gh_b2), N, D, Hh, &m->plan_hx,
+                          &m->plan_ex, &m->plan_graph_out);
+        additive_readout_forward(m->graph_out, m->graph_p, m->graph_z, b->readout_lw, b->graph_sigma, b->graph_off,
+                                 G, D, Tg);
+        segment_mean_forward(m->pooled, hL, b->graph_off, G, H);
+    } else if (c->n_graph_targets) {
         switch (c->pool) {
         case POOL_SUM: segment_sum_forward(m->pooled, hL, b->graph_off, G, H); break;
         case POOL_MEAN: segment_mean_forward(m->pooled, hL, b->graph_off, G, H); break;
@@ -400,7 +415,13 @@ void model_backward(model *m, const gnn_batch *b)
                            m->d_node_out, m->du_node, m->dA_node, m->dB, m->node_u, hL, m->dev_vec, PT(m->nh_w1x),
                            PT(m->nh_w1e), PT(m->nh_w2), N, D, Hh, &m->plan_hx, &m->plan_ex, &m->plan_node_out,
                            m->pair_partial);
-    if (c->n_graph_targets) {
+    if (c->n_graph_targets && c->pool == POOL_ADDITIVE) {
+        additive_readout_backward(m->graph_dz, m->d_graph_out, m->graph_p, b->graph_off, G, D, c->n_graph_targets);
+        pair_head_backward(dh, m->ddev, PG(m->gh_w1x), PG(m->gh_w1e), PG(m->gh_b1), PG(m->gh_w2), PG(m->gh_b2),
+                           m->graph_dz, m->du_graph, m->dA_graph, m->dB, m->graph_u, hL, m->dev_vec, PT(m->gh_w1x),
+                           PT(m->gh_w1e), PT(m->gh_w2), N, D, Hh, &m->plan_hx, &m->plan_ex, &m->plan_graph_out,
+                           m->pair_partial);
+    } else if (c->n_graph_targets) {
         memset(m->dpooled, 0, (size_t)(G * H) * sizeof(float));
         pair_head_backward(m->dpooled, m->ddev, PG(m->gh_w1x), PG(m->gh_w1e), PG(m->gh_b1), PG(m->gh_w2),
                            PG(m->gh_b2), m->d_graph_out, m->du_graph, m->dA_graph, m->dB, m->graph_u, m->pooled,

@@ -7,6 +7,10 @@
  *   device vector e_d = emb[d] (+ relu(desc_d W_desc + b_desc))  (D, De)
  *   node head:  MLP(concat(h_i, e_d))  -> Tn outputs per (node, device)
  *   graph head: MLP(concat(pool(h)_g, e_d)) -> Tg outputs per (graph, device)
+ *   or, with pool "additive", the same MLP on every (node, device) pair
+ *   and a graph's cost as the sum of its nodes' costs (additive_readout in
+ *   gnn/layers.h): latency is additive over ops, and this readout makes it
+ *   so by construction, with each op's cost a function of its context
  *
  * Outputs are in the model's target space (standardised log of the label;
  * see gnn/loss.h). Memory: parameters, gradients and Adam moments live in
@@ -32,7 +36,7 @@ typedef enum layer_type {
     LAYER_TYPE_COUNT
 } layer_type;
 
-typedef enum pool_type { POOL_SUM = 0, POOL_MEAN, POOL_MAX, POOL_ATTENTION, POOL_TYPE_COUNT } pool_type;
+typedef enum pool_type { POOL_SUM = 0, POOL_MEAN, POOL_MAX, POOL_ATTENTION, POOL_ADDITIVE, POOL_TYPE_COUNT } pool_type;
 
 const char *layer_type_name(int t);
 int layer_type_from_name(const char *name);
@@ -71,6 +75,11 @@ typedef struct gnn_batch {
     int32_t n_dev;                        /* devices evaluated in this batch */
     const int32_t *dev_ids;               /* (n_dev) rows of the embedding table */
     const float *descriptors;             /* (n_dev, n_descriptors) normalised, or NULL */
+    /* Additive readout only: each graph target's sigma (Tg; NULL: 1), and
+     * ln of the node's share of its graph's cost prior per (node, device,
+     * graph target) ((N * n_dev), Tg; NULL: 0, no prior). */
+    const float *graph_sigma;
+    const float *readout_lw;
 } gnn_batch;
 
 /* Largest batch the workspace must hold. */
@@ -111,10 +120,11 @@ typedef struct model {
     float *node_A, *node_B, *node_u, *node_out;     /* (N,Hh) (D,Hh) (N*D,Hh) (N*D,Tn) */
     float *pooled, *alpha;                           /* (G, H) (N) */
     int64_t *pool_arg;                               /* (G, H) */
-    float *graph_A, *graph_B, *graph_u, *graph_out;  /* (G,Hh) (D,Hh) (G*D,Hh) (G*D,Tg) */
+    float *graph_A, *graph_B, *graph_u, *graph_out;  /* (Rg,Hh) (D,Hh) (Rg*D,Hh) (G*D,Tg); Rg: G, or N when additive */
+    float *graph_z, *graph_p, *graph_dz;             /* additive: (N*D,Tg) node scores, shares, their gradient */
     float *dh, *dh2, *dtmp, *dz, *dagg, *dgin;       /* (N, H) backward scratch */
     float *du_node, *dA_node, *dB;                   /* (N*D,Hh) (N,Hh) (D,Hh) */
-    float *du_graph, *dA_graph, *dpooled;            /* (G*D,Hh) (G,Hh) (G,H) */
+    float *du_graph, *dA_graph, *dpooled;            /* (Rg*D,Hh) (Rg,Hh) (G,H) */
     float *ddev;                                     /* (D, De) */
     float *d_node_out, *d_graph_out;                 /* loss gradients, filled by the loss */
     float *fused_scratch;                            /* fused_threads x mp_fused_scratch_floats(H) */
@@ -143,8 +153,10 @@ void model_prepare_training(model *m);
 static inline void model_set_training(model *m, int on) { m->training = on != 0; }
 
 /* Forward pass. Results: m->node_out (N*D, Tn) and m->graph_out (G*D, Tg),
- * pairs row-major (row, device). Fails only when the batch exceeds the
- * limits or names a device outside the table. */
+ * pairs row-major (row, device). With pool additive, m->pooled holds the
+ * mean of each graph's node embeddings (the graph embedding; the head does
+ * not read it). Fails only when the batch exceeds the limits or names a
+ * device outside the table. */
 int model_forward(model *m, const gnn_batch *b, gp_error *err);
 
 /* Backward pass for the last forward, given m->d_node_out and

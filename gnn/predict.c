@@ -91,7 +91,8 @@ int predict_run(predictions *out, model *m, batcher *b, const int64_t *ids, int6
         if (o->want_embeddings) {
             memcpy(out->node_emb + row0 * H, model_node_embeddings(m), (size_t)(gb.n_nodes * H) * sizeof(float));
             /* The graph embedding is what the graph head reads (the pooled
-             * vector); without a graph head, the mean of the node rows. */
+             * vector); with the additive readout (the head reads nodes) and
+             * without a graph head, the mean of the node rows. */
             for (int64_t g = 0; g < cnt; g++) {
                 float *e = out->graph_emb + (start + g) * H;
                 if (Tg) {

@@ -3,7 +3,7 @@
 
 Builds the GNN of gnn/model.c again in PyTorch 1.13, written from the model's
 description (gnn/model.h, layers.h, loss.h, optim.h), not translated from its
-C loops, and writes tests/data/reference/gnn_reference.h5 holding, for four
+C loops, and writes tests/data/reference/gnn_reference.h5 holding, for five
 small configurations: the configuration, a hand-made batch, the initial
 parameters (by the C model's names and shapes), the outputs, the loss, every
 parameter gradient, and the parameters and loss after 5 AdamW steps on that
@@ -43,6 +43,9 @@ CONFIGS = {
     "d": dict(layer="sage_sum", pool="sum", norm=1, residual=0, in_dim=4, hidden=8, n_layers=3,
               head_hidden=8, n_devices=1, device_dim=3, n_descriptors=0, n_node_targets=0, n_graph_targets=1,
               loss="mse_log", dev_ids=[0], empty_graph=1, seed=14),
+    "e": dict(layer="directed", pool="additive", norm=1, residual=1, in_dim=5, hidden=12, n_layers=2,
+              head_hidden=8, n_devices=3, device_dim=4, n_descriptors=2, n_node_targets=1, n_graph_targets=2,
+              loss="mse_log", dev_ids=[1, 2], empty_graph=1, seed=15),
 }
 ADAM = dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, steps=5)
 # Exactly representable in float32: the C side passes them as float.
@@ -127,6 +130,11 @@ def make_batch(rs, cfg):
     )
     b["node_y"][rs.uniform(size=b["node_y"].shape) < 1 / 6] = np.nan
     b["graph_y"][rs.uniform(size=b["graph_y"].shape) < 1 / 6] = np.nan
+    if cfg["pool"] == "additive":
+        # ln of each node's prior share for graph target 0; target 1 takes none
+        lw = np.zeros((N * D, Tg), np.float32)
+        lw[:, 0] = rs.normal(-2.0, 1.0, size=N * D)
+        b["readout_lw"] = lw
     return b
 
 
@@ -216,6 +224,20 @@ def pool(h, off, kind, P):
     return torch.stack(rows)
 
 
+def additive_readout(z, lw, sigma, off, D):
+    """(1 / s) ln sum_i exp(s z_i + lw_i) per (graph, device, target): the
+    graph's cost as the sum of its nodes' (gnn/layers.h); empty graphs 0."""
+    N, T = z.shape[0] // D, z.shape[1]
+    a = (sigma * z + lw).view(N, D, T)
+    rows = []
+    for g in range(off.numel() - 1):
+        if off[g + 1] == off[g]:
+            rows.append(torch.zeros(D, T))
+        else:
+            rows.append(torch.logsumexp(a[off[g]:off[g + 1]], 0) / sigma)
+    return torch.stack(rows).reshape(-1, T)
+
+
 def pair_head(x, e, P, prefix):
     """MLP on concat(x_r, e_d) for every (row, device), rows major."""
     R, D = x.shape[0], e.shape[0]
@@ -251,7 +273,10 @@ def forward(c, B, P):
         e = e + torch.relu(B["descriptors"] @ P["device.desc.w"] + P["device.desc.b"])
     node_out = pair_head(h, e, P, "node_head") if c["n_node_targets"] else None
     graph_out = None
-    if c["n_graph_targets"]:
+    if c["n_graph_targets"] and c["pool"] == "additive":
+        z = pair_head(h, e, P, "graph_head")
+        graph_out = additive_readout(z, B["readout_lw"], B["graph_sigma"], B["graph_off"], e.shape[0])
+    elif c["n_graph_targets"]:
         graph_out = pair_head(pool(h, B["graph_off"], c["pool"], P), e, P, "graph_head")
     return node_out, graph_out
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gnn/layers.h"
 #include "gnn/loss.h"
 #include "gnn/model.h"
 #include "gnn/optim.h"
@@ -30,7 +31,11 @@ typedef struct test_batch {
     int32_t dev_ids[2];
     float desc[2 * 3];
     float node_y[13 * 2 * 2], graph_y[3 * 2 * 2];
+    float readout_lw[13 * 2 * 2];
 } test_batch;
+
+/* Scales of the two targets of each head. */
+static const float SIGMA[2] = {1.3f, 0.7f};
 
 static void make_batch(test_batch *t, int F, uint64_t seed)
 {
@@ -74,9 +79,15 @@ static void make_batch(test_batch *t, int F, uint64_t seed)
     b->n_dev = 2;
     b->dev_ids = t->dev_ids;
     b->descriptors = t->desc;
+    /* The additive readout's inputs (other readouts ignore them): graph
+     * target 0 takes a prior with uneven node shares, target 1 none. */
+    for (int k = 0; k < 13 * 2; k++) {
+        t->readout_lw[k * 2] = -1.0f + 0.5f * rng_normal(&r);
+        t->readout_lw[k * 2 + 1] = 0.0f;
+    }
+    b->graph_sigma = SIGMA;
+    b->readout_lw = t->readout_lw;
 }
-
-static const float SIGMA[2] = {1.3f, 0.7f};
 
 /* Loss of the model on the batch; with grads set, also the backward pass. */
 static double model_loss(model *m, test_batch *t, int kind, int backward)
@@ -192,6 +203,50 @@ END_TEST
 START_TEST(test_grad_pools)
 {
     check_model_gradients(LAYER_SAGE_MEAN, _i, 1, 1, 0, LOSS_MSE_LOG);
+}
+END_TEST
+
+/* The additive readout, in label space: exp(sigma out + mu) must equal the
+ * sum over the graph's nodes of exp(lw) exp(sigma z + mu), for any mu;
+ * with lw the nodes' prior shares and z constant, out is that constant. */
+START_TEST(test_additive_readout_sums)
+{
+    const int64_t off[4] = {0, 1, 4, 9}, G = 3, D = 2;
+    const int T = 2;
+    const float sigma[2] = {1.7f, 0.4f}, mu = 2.3f;
+    float z[9 * 2 * 2], lw[9 * 2 * 2], p[9 * 2 * 2], out[3 * 2 * 2];
+    rng r;
+    rng_seed(&r, 5);
+    for (int k = 0; k < 9 * 2 * 2; k++) {
+        z[k] = 3.0f * rng_normal(&r); /* spans decades, as node costs do */
+        lw[k] = rng_normal(&r);
+    }
+    additive_readout_forward(out, p, z, lw, sigma, off, G, D, T);
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t d = 0; d < D; d++)
+            for (int t = 0; t < T; t++) {
+                double sum = 0.0, share = 0.0;
+                for (int64_t i = off[g]; i < off[g + 1]; i++) {
+                    int64_t k = (i * D + d) * T + t;
+                    sum += exp(lw[k]) * exp(sigma[t] * z[k] + mu);
+                    share += p[k];
+                }
+                double got = exp(sigma[t] * out[(g * D + d) * T + t] + mu);
+                ck_assert_msg(fabs(got / sum - 1.0) < 1e-5, "graph %lld device %lld target %d: %.9g vs sum %.9g",
+                              (long long)g, (long long)d, t, got, sum);
+                ck_assert_msg(fabs(share - 1.0) < 1e-5, "shares of graph %lld sum to %.9g", (long long)g, share);
+            }
+    /* prior shares 0.5, 0.3, 0.2 and z = 0.25 everywhere: out = 0.25 */
+    const int64_t off1[2] = {0, 3};
+    const float shares[3] = {0.5f, 0.3f, 0.2f};
+    float z1[3], lw1[3], p1[3], o1;
+    for (int i = 0; i < 3; i++) {
+        z1[i] = 0.25f;
+        lw1[i] = logf(shares[i]);
+    }
+    additive_readout_forward(&o1, p1, z1, lw1, sigma, off1, 1, 1, 1);
+    ck_assert_msg(fabsf(o1 - 0.25f) < 1e-6f, "constant score with prior shares gives %.9g", o1);
+    for (int i = 0; i < 3; i++) ck_assert_msg(fabsf(p1[i] - shares[i]) < 1e-6f, "share %d is %.9g", i, p1[i]);
 }
 END_TEST
 
@@ -449,6 +504,7 @@ int main(void)
     tcase_add_loop_test(tc, test_grad_layers, 0, LAYER_TYPE_COUNT * 4);
     tcase_add_loop_test(tc, test_grad_pools, 0, POOL_TYPE_COUNT);
     tcase_add_loop_test(tc, test_grad_losses, 0, LOSS_KIND_COUNT);
+    tcase_add_test(tc, test_additive_readout_sums);
     tcase_add_test(tc, test_loss_values);
     tcase_add_test(tc, test_loss_fd);
     tcase_add_test(tc, test_adam_step);

@@ -27,8 +27,8 @@
 #define REF_FORMAT "gnnperf-torch-reference"
 #define REF_VERSION 1
 
-static const char *const CONFIGS[] = {"a", "b", "c", "d"};
-#define N_CONFIGS 4
+static const char *const CONFIGS[] = {"a", "b", "c", "d", "e"};
+#define N_CONFIGS 5
 
 /* ---- tolerances, each with its reason ----
  * Observed on the four configurations (1 and 2 threads): outputs <= 3e-7,
@@ -179,7 +179,7 @@ typedef struct ref_case {
     adam_config adam;
     int steps;
     gnn_batch b;
-    float *x, *descriptors, *node_y, *graph_y, *node_sigma, *graph_sigma;
+    float *x, *descriptors, *node_y, *graph_y, *node_sigma, *graph_sigma, *readout_lw;
     int64_t *pred_ptr, *pred_idx, *succ_ptr, *succ_idx, *graph_off;
     int32_t *dev_ids;
     int64_t N, G, D;
@@ -249,6 +249,10 @@ static void load_case(ref_case *rc, hid_t f, const char *key)
     ck_assert_int_eq(n0, c->n_node_targets);
     rc->graph_sigma = read_f32(g, key, "batch/graph_sigma", &n0, NULL);
     ck_assert_int_eq(n0, c->n_graph_targets);
+    if (c->pool == POOL_ADDITIVE) {
+        rc->readout_lw = read_f32(g, key, "batch/readout_lw", &n0, &n1);
+        ck_assert(n0 == rc->N * rc->D && n1 == c->n_graph_targets);
+    }
 
     gnn_batch *b = &rc->b;
     b->n_nodes = rc->N;
@@ -260,6 +264,8 @@ static void load_case(ref_case *rc, hid_t f, const char *key)
     b->n_dev = (int32_t)rc->D;
     b->dev_ids = rc->dev_ids;
     b->descriptors = c->n_descriptors ? rc->descriptors : NULL;
+    b->graph_sigma = rc->graph_sigma;
+    b->readout_lw = rc->readout_lw;
 }
 
 static void free_case(ref_case *rc)
@@ -270,6 +276,7 @@ static void free_case(ref_case *rc)
     free(rc->graph_y);
     free(rc->node_sigma);
     free(rc->graph_sigma);
+    free(rc->readout_lw);
     free(rc->pred_ptr);
     free(rc->pred_idx);
     free(rc->succ_ptr);
@@ -494,8 +501,13 @@ START_TEST(test_reference_present)
     hid_t f = open_ref();
     char list[64];
     attr_string(f, "/", "configs", list, sizeof list);
-    ck_assert_msg(strcmp(list, "a,b,c,d") == 0, "%s lists configurations %s, this test expects a,b,c,d", REF_FILE,
-                  list);
+    char want[64] = "";
+    for (int k = 0; k < N_CONFIGS; k++) {
+        if (k) strcat(want, ",");
+        strcat(want, CONFIGS[k]);
+    }
+    ck_assert_msg(strcmp(list, want) == 0, "%s lists configurations %s, this test expects %s: %s", REF_FILE, list,
+                  want, REGEN_HINT);
     H5Fclose(f);
 }
 END_TEST

@@ -369,6 +369,20 @@ static int setup(run *r, gp_error *err)
     if (r->eb.lim.max_devices > lim.max_devices) lim.max_devices = r->eb.lim.max_devices;
     if (model_build(&r->m, &cfg, &lim, err) != 0) return -1;
     model_prepare_training(&r->m);
+    /* An additive readout sums node costs, so with every score at 0 a graph
+     * would start at (its node count) x (a typical graph's latency). Start
+     * each node at a typical graph's share instead: ln(mean training graph
+     * size) off the head's bias. A target with a prior needs no shift: its
+     * nodes' prior shares sum to 1. */
+    if (cfg.pool == POOL_ADDITIVE && cfg.n_graph_targets && r->sp.n[PART_TRAIN] > 0) {
+        double nodes = 0.0;
+        int64_t n_train = r->sp.n[PART_TRAIN];
+        for (int64_t k = 0; k < n_train; k++) nodes += (double)graph_nodes_in(&d->graphs, r->sp.ids[PART_TRAIN][k]);
+        float *b2 = param_value(&r->m.params, r->m.gh_b2);
+        for (int t = 0; t < cfg.n_graph_targets; t++)
+            if (!r->tb.graph_use_prior[t])
+                b2[t] -= (float)(log(nodes / (double)n_train) / r->tb.graph_sigma[t]);
+    }
     r->best_params = malloc((size_t)r->m.params.size * sizeof(float));
     if (!r->best_params) return gp_errorf(err, "out of memory");
     memcpy(r->best_params, r->m.params.value, (size_t)r->m.params.size * sizeof(float));

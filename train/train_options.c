@@ -29,7 +29,9 @@ static const char USAGE[] =
     "  --hidden N              node embedding width (default 64)\n"
     "  --head-hidden N         head width (default 64)\n"
     "  --device-dim N          device embedding width (default 16)\n"
-    "  --pool TYPE             sum, mean, max or attention (default attention)\n"
+    "  --pool TYPE             graph readout: sum, mean, max, attention (default) or additive:\n"
+    "                          the graph head runs on every node and a graph's latency is the\n"
+    "                          sum of its nodes' (weighted by their prior shares with --prior)\n"
     "  --no-residual, --no-norm, --no-descriptors\n"
     "  --prior KIND            none or roofline (default none): learn latency targets (unit ms)\n"
     "                          relative to max(FLOPs / peak, bytes / bandwidth) + floor per node\n"
@@ -166,7 +168,7 @@ int train_options_parse(train_options *o, int argc, char **argv)
         if (!strcmp(a, "--pool")) {
             NEED_VALUE;
             if ((o->model.pool = pool_type_from_name(v)) < 0)
-                return bad("--pool: '%s' is not sum, mean, max or attention", v);
+                return bad("--pool: '%s' is not sum, mean, max, attention or additive", v);
             continue;
         }
         if (!strcmp(a, "--loss")) {
