@@ -102,6 +102,7 @@ import json
 import os
 import random
 import re
+import shlex
 import subprocess
 import sys
 
@@ -244,6 +245,7 @@ def block_graph_method(a, d, held, gnndata, gnntrain, gnnpredict):
         tcmd = [gnntrain, ds["train"], "-o", model, "--split-file", split, "--no-node-targets", "-q",
                 "--epochs", str(a.block_epochs), "--patience", str(max(20, a.block_epochs // 6)),
                 "--batch", "8", "--weight-decay", "0", "--seed", str(seed), "--threads", str(a.threads)]
+        tcmd += shlex.split(a.block_gnn_args)
         stamp = {"cmd": tcmd, "held": sorted(held), "val": sorted(val), "featurizer": featurizer_version()}
         if not stamped(model, stamp, "block model"):
             run(tcmd)
@@ -273,6 +275,8 @@ def main():
     ap.add_argument("--block-ensemble", type=int, default=5,
                     help="seeds of the block-graph model (step 7), predictions averaged in log space; 0 = skip")
     ap.add_argument("--block-epochs", type=int, default=600, help="gnntrain epochs of each block-graph model")
+    ap.add_argument("--block-gnn-args", default="", help="extra gnntrain options of the block-graph models, "
+                    "e.g. '--pool additive'")
     a = ap.parse_args()
     if a.block_ensemble < 0 or a.block_epochs < 1:
         sys.exit(f"{PROG}: --block-ensemble must be >= 0 and --block-epochs >= 1")

@@ -7,7 +7,9 @@
 #
 # Steps (minutes measured on this project's 2-core machine, alone):
 #   demo                 the shipped CPU dataset: test split, held-out models,
-#                        transfer to the 2-thread device          (~1)
+#                        transfer to the 2-thread device          (~1.5)
+#   label_repeatability.py  three fresh profiling runs of the held-out
+#                        models: how far this machine's labels reproduce (~1.5)
 #   eval_help_nb201.py   HELP's NAS-Bench-201 few-shot protocol   (~18)
 #   eval_help_fbnet.py   HELP's FBNet few-shot protocol           (~20)
 #   eval_indevice_nb201.py  720-graph in-device accuracy, 27 settings,
@@ -50,6 +52,8 @@ step() { # name, command...
 }
 
 step demo "$GP_ROOT/scripts/demo.sh" "$OUT/demo"
+gp_ensure_packages python3-torch python3-torchvision
+step label_repeatability "$GP_ROOT/bench/label_repeatability.py" --work "$OUT/label_repeatability"
 if [ -d "$SHARED/data" ]; then
     if [ $QUICK = 1 ]; then
         step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201" --draws 2 --epochs 5
