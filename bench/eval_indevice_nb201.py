@@ -30,6 +30,14 @@ Methods:
            on all 720 for the best epoch count found. --ensemble N trains N
            such models (seeds --seed, --seed + 1, ...; the extra ones under
            DIR/seed<k>/) and averages their predictions in log space.
+           --finetune N then fine-tunes that model once per device on the
+           device's own training graphs (gnntrain --init, N epochs at
+           --finetune-lr, every parameter free; with --refit a fixed N, without
+           it early stopping on the device's validation slice, where the shared
+           model itself counts as epoch 0 and is kept unless beaten) and takes each
+           device's predictions from its fine-tuned copy: the shared model
+           carries what the devices have in common, the copy what one device
+           alone needs.
   ridge    sklearn Ridge on one-hot cell encodings (6 edges x 5 ops = 30
            features), one fit per device on log latency; alpha chosen from a
            grid by the error on the same validation slice, then refit on all 720.
@@ -38,7 +46,7 @@ Methods:
            slice, then it is refit on all 720.
 
     bench/eval_indevice_nb201.py [--work DIR] [--epochs 60] [--devices a,b] [--skip-gnn] [--refit]
-                                 [--ensemble N]
+                                 [--ensemble N] [--finetune EPOCHS [--finetune-lr X]]
 
 Prints one table (a row per device, a mean row, the issue's reference means)
 and writes DIR/results.json and DIR/predictions.csv. Needs ../shared/data (or
@@ -234,6 +242,8 @@ def gnn_predictions(a, d, devices, split, lat, seed, out_dir):
     config = {"devices": devices, "epochs": a.epochs, "patience": a.patience, "seed": seed,
               "val_frac": a.val_frac, "refit": a.refit, "gnn_args": a.gnn_args, "labels": stamp,
               "featurizer": featurizer_version()}
+    if a.finetune:
+        config.update({"finetune": a.finetune, "finetune_lr": a.finetune_lr})
     cfg_path, pred_path = os.path.join(out_dir, "gnn_config.json"), os.path.join(out_dir, "gnn_predictions.csv")
     info_path = os.path.join(out_dir, "gnn_info.json")
     if (os.path.exists(pred_path) and os.path.exists(cfg_path) and os.path.exists(info_path)
@@ -275,6 +285,9 @@ def gnn_predictions(a, d, devices, split, lat, seed, out_dir):
             info.update({"refit_epochs": max(best, 1), "refit_train_s": round(secs2, 1),
                          "checkpoint": os.path.join(out_dir, "model_refit.h5")})
             log(f"gnntrain refit on all training graphs: {max(best, 1)} epochs, {secs2:.0f} s")
+        if a.finetune:
+            pred = finetune(a, ds, devices, seed, split_path, info["checkpoint"], pred, out_dir, gnntrain)
+            info["finetune"] = {"epochs": a.finetune, "lr": a.finetune_lr}
         os.replace(pred, pred_path)
         json.dump(info, open(info_path, "w"), indent=1)
         json.dump(config, open(cfg_path, "w"), indent=1)
@@ -285,6 +298,44 @@ def gnn_predictions(a, d, devices, split, lat, seed, out_dir):
             if r["node"] == "" and r["target"] == "latency_ms" and r["graph"].startswith("nb201_"):
                 out[(r["device"], int(r["graph"][len("nb201_"):]))] = float(r["predicted"])
     return out, info
+
+
+def finetune(a, ds, devices, seed, split_path, base_model, base_pred, out_dir, gnntrain):
+    """One fine-tuned copy of base_model per device (gnntrain --init, that device's labels only, the
+    split the base model was trained with); returns a predictions CSV holding base_pred's rows with
+    each device's rows taken from its copy."""
+    ft_dir = os.path.join(out_dir, "finetune")
+    os.makedirs(ft_dir, exist_ok=True)
+    has_val = any(line.endswith(",val") for line in open(split_path).read().split("\n"))
+    by_dev = {}
+    t0 = time.time()
+    for k, dev in enumerate(devices):
+        model, pred = os.path.join(ft_dir, f"{dev}.h5"), os.path.join(ft_dir, f"{dev}.csv")
+        cmd = [gnntrain, ds, "-o", model, "--init", base_model, "--split-file", split_path,
+               "--graph-target", "latency_ms", "--device", dev, "--epochs", str(a.finetune),
+               "--lr", str(a.finetune_lr), "--warmup", "0", "--patience", "10" if has_val else "0",
+               "--seed", str(seed), "--threads", str(a.threads), "-q", "--predictions", pred]
+        rc = subprocess.call(cmd, stdout=subprocess.DEVNULL)
+        if rc != 0:
+            sys.exit(f"{PROG}: fine-tuning for {dev} failed with exit status {rc}: {' '.join(cmd)}")
+        with open(pred, newline="") as f:
+            by_dev[dev] = [r for r in csv.DictReader(f) if r["device"] == dev]
+        done = k + 1
+        eta = (time.time() - t0) / done * (len(devices) - done)
+        log(f"fine-tuned {done}/{len(devices)} ({dev}), ETA {eta:.0f} s")
+    merged = os.path.join(out_dir, "gnn_predictions_finetuned.csv")
+    with open(base_pred, newline="") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames
+        rows = [r for r in reader if r["device"] not in by_dev]
+    for dev in devices:
+        rows += by_dev[dev]
+    with open(merged + ".tmp", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(merged + ".tmp", merged)
+    return merged
 
 
 # ---------------------------------------------------------------- main
@@ -306,9 +357,14 @@ def main():
                     help="gnnperf models trained with seeds SEED.., predictions averaged in log space")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--gnn-args", default="", help="extra gnntrain options, e.g. '--hidden 128'")
+    ap.add_argument("--finetune", type=int, default=0,
+                    help="then fine-tune a copy per device for this many epochs (0: no)")
+    ap.add_argument("--finetune-lr", type=float, default=5e-4, help="peak learning rate of the fine-tuning")
     a = ap.parse_args()
     if a.ensemble < 1:
         sys.exit(f"{PROG}: --ensemble must be >= 1")
+    if a.finetune < 0 or not a.finetune_lr > 0:
+        ap.error("--finetune must be >= 0 and --finetune-lr > 0")
     if not 0 < a.val_frac < 0.5:
         ap.error("--val-frac must be in (0, 0.5)")
     t_start = time.time()

@@ -272,6 +272,36 @@ with h5py.File(f"{w}/ad.h5") as f:
     assert int(f["model"].attrs["pool"]) == 4, f["model"].attrs["pool"]
 PY
 
+# 7c. Fine-tuning (--init): a copy of model a for one device starts from a's
+# parameters (its first epoch's loss is a's level, far below a fresh run's),
+# keeps a's architecture without repeating the options and a's target
+# scales; a checkpoint of other targets is refused by name.
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/ft.h5" --init "$WORK/a.h5" --device synth_slow --epochs 2 --lr 3e-4 \
+    --warmup 0 --seed 5 --threads 1 -q --log "$WORK/ft.log" && ok || bad "gnntrain --init"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/fr.h5" --device synth_slow --epochs 2 --hidden 32 --head-hidden 32 \
+    --layers 2 --seed 5 --threads 1 -q --log "$WORK/fr.log" && ok || bad "gnntrain fresh on one device"
+$PY - "$WORK" <<'PY' && ok || bad "--init: starting point, architecture or target scales"
+import json, sys
+import h5py
+w = sys.argv[1]
+ft = [json.loads(l) for l in open(f"{w}/ft.log")]
+fr = [json.loads(l) for l in open(f"{w}/fr.log")]
+a = [json.loads(l) for l in open(f"{w}/a.log")]
+print(f"first-epoch train loss: fine-tuned {ft[0]['train_loss']:.4f}, fresh {fr[0]['train_loss']:.4f}, "
+      f"model a's last epoch {a[-1]['train_loss']:.4f}")
+assert ft[0]["train_loss"] < 0.5 * fr[0]["train_loss"], (ft[0], fr[0])
+with h5py.File(f"{w}/a.h5") as fa, h5py.File(f"{w}/ft.h5") as ff:
+    for k in ("hidden", "head_hidden", "n_layers", "pool", "layer"):
+        assert fa["model"].attrs[k] == ff["model"].attrs[k], k
+    for k in ("graph_mu", "graph_sigma", "node_mu", "node_sigma"):
+        assert (fa["targets"][k][()] == ff["targets"][k][()]).all(), k
+PY
+"$BUILD/gnntrain" "$WORK/d_ratio.h5" -o "$WORK/x.h5" --init "$WORK/a.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "a.h5" "$WORK/err.txt" && grep -q "target 'latency_ms' is in 'ms' there" "$WORK/err.txt" \
+    && ok || bad "--init with targets in other units must be refused ($(cat "$WORK/err.txt"))"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --init "$WORK/missing.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "missing.h5" "$WORK/err.txt" && ok || bad "--init with a missing checkpoint"
+
 # 8. Bad arguments and files: clear errors, exit status, nothing written.
 "$BUILD/gnntrain" "$WORK/missing.h5" -o "$WORK/x.h5" -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q missing.h5 "$WORK/err.txt" && ok || bad "missing dataset"
 "$BUILD/gnntrain" "$WORK/d.h5" -q 2>/dev/null; [ $? -eq 2 ] && ok || bad "no -o must be a usage error"

@@ -133,10 +133,13 @@ typedef struct run {
     char fp[17];
     FILE *log;
     char state_path[4200];
+    checkpoint_meta init;      /* --init's checkpoint (have_init) */
+    int have_init;
 } run;
 
 static void run_free(run *r)
 {
+    if (r->have_init) checkpoint_meta_free(&r->init);
     batcher_free(&r->tb);
     batcher_free(&r->eb);
     model_free(&r->m);
@@ -237,6 +240,52 @@ static int setup_prior(run *r, gp_error *err)
     return 0;
 }
 
+/* --init: the checkpoint must describe this data: same device table (its
+ * embedding rows), targets, descriptors and featurizer. */
+static int check_init(const run *r, int K, gp_error *err)
+{
+    const checkpoint_meta *im = &r->init;
+    const dataset *d = &r->data;
+    const char *path = r->opt.init_path;
+    if (im->F != featurize_dim())
+        return gp_errorf(err, "--init %s: made with %d feature columns, this build computes %d (another featurizer "
+                              "version); train afresh",
+                         path, im->F, featurize_dim());
+    if (im->n_devices != d->n_devices)
+        return gp_errorf(err, "--init %s: %d devices, the data %d; fine-tuning needs the same device table", path,
+                         im->n_devices, d->n_devices);
+    for (int32_t k = 0; k < d->n_devices; k++)
+        if (strcmp(im->device_names[k], d->device_names[k]))
+            return gp_errorf(err, "--init %s: device %d is '%s' there and '%s' in the data", path, k,
+                             im->device_names[k], d->device_names[k]);
+    if (im->n_node_t != r->n_node_t || im->n_graph_t != r->n_graph_t)
+        return gp_errorf(err, "--init %s: it learns %d node and %d graph targets, this run selects %d and %d", path,
+                         im->n_node_t, im->n_graph_t, r->n_node_t, r->n_graph_t);
+    for (int level = 0; level < 2; level++) {
+        int n = level ? r->n_graph_t : r->n_node_t;
+        const int *picked = level ? r->graph_t : r->node_t;
+        char *const *names = level ? im->graph_t_names : im->node_t_names;
+        char *const *units = level ? im->graph_t_units : im->node_t_units;
+        for (int k = 0; k < n; k++) {
+            const label_target *t = &d->targets[picked[k]];
+            if (strcmp(names[k], t->name))
+                return gp_errorf(err, "--init %s: %s target %d is '%s' there and '%s' here", path,
+                                 level ? "graph" : "node", k, names[k], t->name);
+            if (strcmp(units[k], t->unit))
+                return gp_errorf(err, "--init %s: %s target '%s' is in '%s' there and in '%s' here", path,
+                                 level ? "graph" : "node", t->name, units[k], t->unit);
+        }
+    }
+    if (im->cfg.n_descriptors != K)
+        return gp_errorf(err, "--init %s: it reads %d hardware descriptors, the data has %d", path,
+                         im->cfg.n_descriptors, K);
+    for (int k = 0; k < K; k++)
+        if (strcmp(im->desc_names[k], d->descriptor_names[k]))
+            return gp_errorf(err, "--init %s: descriptor %d is '%s' there and '%s' in the data", path, k,
+                             im->desc_names[k], d->descriptor_names[k]);
+    return 0;
+}
+
 static int setup(run *r, gp_error *err)
 {
     train_options *o = &r->opt;
@@ -253,6 +302,17 @@ static int setup(run *r, gp_error *err)
         if (rc != 0) return gp_error_prefix(err, "merging %s", o->datasets[i]);
     }
     dataset *d = &r->data;
+    /* Fine-tuning: the architecture, the prior and the target scales are
+     * the init checkpoint's, so that its parameters mean what they meant. */
+    if (o->init_path) {
+        if (checkpoint_read_meta(o->init_path, &r->init, err) != 0) return -1;
+        r->have_init = 1;
+        uint64_t seed = o->model.seed;
+        o->model = r->init.cfg;
+        o->model.seed = seed;
+        o->use_descriptors = r->init.cfg.n_descriptors > 0;
+        o->prior = r->init.prior;
+    }
     if (d->n_devices == 0 || d->n_targets == 0)
         return gp_errorf(err, "%s: the data has %d devices and %d targets: nothing to learn from (pack labels with "
                               "gnndata pack --labels)",
@@ -308,6 +368,7 @@ static int setup(run *r, gp_error *err)
     /* Descriptors, normalised over every device of the data (they are
      * inputs, known for held-out devices too). */
     int K = o->use_descriptors ? d->n_descriptors : 0;
+    if (r->have_init && check_init(r, K, err) != 0) return -1;
     r->desc_mean = calloc((size_t)K + 1, sizeof(float));
     r->desc_std = calloc((size_t)K + 1, sizeof(float));
     r->desc_all = calloc((size_t)d->n_devices * K + 1, sizeof(float));
@@ -342,6 +403,12 @@ static int setup(run *r, gp_error *err)
         .node_prior_t = r->node_prior_t,
         .graph_prior_t = r->graph_prior_t,
     };
+    if (r->have_init) {
+        bs.node_mu = r->init.node_mu;
+        bs.node_sigma = r->init.node_sigma;
+        bs.graph_mu = r->init.graph_mu;
+        bs.graph_sigma = r->init.graph_sigma;
+    }
     if (batcher_init(&r->tb, d, &bs, err) != 0) return -1;
     /* The evaluation batcher reuses the training statistics. */
     bs.feat_mean = r->tb.feat_mean;
@@ -374,7 +441,9 @@ static int setup(run *r, gp_error *err)
      * each node at a typical graph's share instead: ln(mean training graph
      * size) off the head's bias. A target with a prior needs no shift: its
      * nodes' prior shares sum to 1. */
-    if (cfg.pool == POOL_ADDITIVE && cfg.n_graph_targets && r->sp.n[PART_TRAIN] > 0) {
+    if (r->have_init) {
+        if (checkpoint_read_params(o->init_path, &r->m.params, 0, err) != 0) return -1;
+    } else if (cfg.pool == POOL_ADDITIVE && cfg.n_graph_targets && r->sp.n[PART_TRAIN] > 0) {
         double nodes = 0.0;
         int64_t n_train = r->sp.n[PART_TRAIN];
         for (int64_t k = 0; k < n_train; k++) nodes += (double)graph_nodes_in(&d->graphs, r->sp.ids[PART_TRAIN][k]);
@@ -458,7 +527,8 @@ int main(int argc, char **argv)
             return die(&err, "resume with exactly the same command line and datasets");
         }
         if (checkpoint_read_params(r.state_path, &r.m.params, 1, &err) != 0 ||
-            (best_epoch >= 0 && checkpoint_read_params(o->output, &r.m.params, 0, &err) != 0)) {
+            ((best_epoch >= 0 || (r.have_init && isfinite(best))) &&
+             checkpoint_read_params(o->output, &r.m.params, 0, &err) != 0)) {
             run_free(&r);
             return die(&err, NULL);
         }
@@ -492,6 +562,28 @@ int main(int argc, char **argv)
 
     int64_t *order = malloc((size_t)n_train * sizeof(int64_t));
     predict_options po = {o->batch, 0, o->loss_kind, o->node_weight, o->graph_weight};
+    /* Fine-tuning starts from a model worth keeping: it is the best so far
+     * (epoch 0, written as the output) until an epoch beats it on
+     * validation, so a device whose labels the copy cannot learn better
+     * keeps what the shared model predicted. */
+    if (r.have_init && n_val > 0 && !o->resume) {
+        predictions p;
+        if (predict_run(&p, &r.m, &r.tb, r.sp.ids[PART_VAL], n_val, &po, &err) != 0) {
+            free(order);
+            run_free(&r);
+            return die(&err, NULL);
+        }
+        best = p.loss;
+        predictions_free(&p);
+        checkpoint_meta meta;
+        make_meta(&meta, &r, 0, 0, -1, best);
+        if (checkpoint_write(o->output, &meta, &r.m.params, 0, &err) != 0) {
+            free(order);
+            run_free(&r);
+            return die(&err, NULL);
+        }
+        if (!o->quiet) fprintf(stderr, "gnntrain: --init model, validation loss %.4f (epoch 0)\n", best);
+    }
     double t_start = now_s();
     int stopped_early = 0;
     int rc = 0;

@@ -53,6 +53,11 @@ static const char USAGE[] =
     "output:\n"
     "  -o, --output FILE       best checkpoint (FILE.state.h5 holds the latest state for --resume)\n"
     "  --resume                continue the run saved in FILE.state.h5\n"
+    "  --init CHECKPOINT       fine-tune: start from this checkpoint's parameters, with its\n"
+    "                          architecture, prior and target scales (the data must have its\n"
+    "                          devices and targets); e.g. one device of a multi-device model.\n"
+    "                          With validation graphs the starting model is epoch 0: kept\n"
+    "                          unless an epoch beats it\n"
     "  --log FILE              one JSON object per epoch (JSON Lines)\n"
     "  --metrics FILE          the final test metrics as JSON\n"
     "  --predictions FILE      the test graphs' predictions as CSV (gnnpredict --format csv layout)\n"
@@ -233,6 +238,7 @@ int train_options_parse(train_options *o, int argc, char **argv)
         if (!strcmp(a, "--stop-after")) INT_OPT(o->stop_after, 1, 1000000);
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) { o->quiet = 1; continue; }
         if (!strcmp(a, "--resume")) { o->resume = 1; continue; }
+        if (!strcmp(a, "--init")) { NEED_VALUE; o->init_path = v; continue; }
 #undef NEED_VALUE
 #undef LIST
 #undef INT_OPT
@@ -287,6 +293,7 @@ cJSON *train_options_json(const train_options *o)
         cJSON_AddStringToObject(m, "prior_bw", o->prior.bw);
         cJSON_AddNumberToObject(m, "prior_floor_ms", o->prior.floor_ms);
     }
+    if (o->init_path) cJSON_AddStringToObject(m, "init", o->init_path);
     cJSON *t = cJSON_AddObjectToObject(j, "training");
     cJSON_AddStringToObject(t, "loss", loss_kind_name(o->loss_kind));
     cJSON_AddNumberToObject(t, "node_weight", o->node_weight);

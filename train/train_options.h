@@ -40,6 +40,7 @@ typedef struct train_options {
     const char *log_path, *metrics_path, *predictions_path;
     int stop_after;              /* stop after this many epochs of this invocation, as if killed (tests); 0: never */
     int quiet, resume;
+    const char *init_path;       /* --init: start from this checkpoint (fine-tuning); NULL: fresh */
 } train_options;
 
 /* Defaults, then argv. Returns 0, 1 when help was printed, or 2 on a usage
