@@ -13,7 +13,7 @@
 #   eval_help_nb201.py   HELP's NAS-Bench-201 few-shot protocol   (~18)
 #   eval_help_fbnet.py   HELP's FBNet few-shot protocol           (~20)
 #   eval_indevice_nb201.py  720-graph in-device accuracy, 27 settings,
-#                        with ridge and XGBoost baselines         (~15)
+#                        with ridge and XGBoost baselines         (~18)
 #   eval_fbnet_blocks.py FBNet blocks of unseen configurations
 #   eval_neusight.py     NeuSight kernels on unseen GPUs
 # --quick runs each protocol with fewer draws/epochs (a smoke run: its
@@ -66,7 +66,7 @@ if [ -d "$SHARED/data" ]; then
         step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201" --anchor 0.1
         step help_fbnet "$GP_ROOT/bench/eval_help_fbnet.py" --work "$OUT/help_fbnet"
         step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201" --epochs 150 --ensemble 3 \
-            --patience 30 --refit
+            --patience 30 --refit --finetune 30
         step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks"
         step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --ensemble 3
     fi
