@@ -250,14 +250,33 @@ def block_graph_method(a, d, held, gnndata, gnntrain, gnnpredict):
         if not stamped(model, stamp, "block model"):
             run(tcmd)
             stamp_write(model, stamp)
-        pcmd = [gnnpredict, model, ds["all"], "--format", "csv", "-q", "--threads", str(a.threads)]
-        p = subprocess.run(pcmd, capture_output=True, text=True)
-        if p.returncode != 0:
-            sys.exit(f"{PROG}: {' '.join(pcmd)} failed (exit {p.returncode}):\n{p.stderr}")
-        for r in csv.DictReader(p.stdout.splitlines()):
-            if r["node"] == "":
-                logp.setdefault((r["graph"], r["device"], r["target"]), []).append(
-                    float(np.log(max(float(r["predicted"]), 1e-30))))
+        # the shared model, or with --block-finetune a copy of it per device (gnntrain --init: that
+        # device's rows only, early stopping on its validation rows, the shared model as epoch 0)
+        members = [(model, None)]
+        if a.block_finetune:
+            members = []
+            for dev in sorted({r["device"] for r in rows}):
+                ft = os.path.join(a.work, f"block_model_s{seed}_ft_{dev}.h5")
+                fcmd = [gnntrain, ds["train"], "-o", ft, "--init", model, "--split-file", split, "--device", dev,
+                        "-q", "--epochs", str(a.block_finetune), "--patience", "20", "--lr", "5e-4",
+                        "--warmup", "0", "--batch", "8", "--weight-decay", "0", "--seed", str(seed),
+                        "--threads", str(a.threads)]
+                fstamp = {"cmd": fcmd, "base": stamp}
+                if not stamped(ft, fstamp, "fine-tuned block model"):
+                    run(fcmd)
+                    stamp_write(ft, fstamp)
+                members.append((ft, dev))
+        for mpath, dev in members:
+            pcmd = [gnnpredict, mpath, ds["all"], "--format", "csv", "-q", "--threads", str(a.threads)]
+            if dev:
+                pcmd += ["--device", dev]
+            p = subprocess.run(pcmd, capture_output=True, text=True)
+            if p.returncode != 0:
+                sys.exit(f"{PROG}: {' '.join(pcmd)} failed (exit {p.returncode}):\n{p.stderr}")
+            for r in csv.DictReader(p.stdout.splitlines()):
+                if r["node"] == "":
+                    logp.setdefault((r["graph"], r["device"], r["target"]), []).append(
+                        float(np.log(max(float(r["predicted"]), 1e-30))))
     return {k: float(np.exp(np.mean(v))) for k, v in logp.items()}
 
 
@@ -275,6 +294,9 @@ def main():
     ap.add_argument("--block-ensemble", type=int, default=5,
                     help="seeds of the block-graph model (step 7), predictions averaged in log space; 0 = skip")
     ap.add_argument("--block-epochs", type=int, default=600, help="gnntrain epochs of each block-graph model")
+    ap.add_argument("--block-finetune", type=int, default=0,
+                    help="fine-tune a copy of each block-graph model per device for up to this many epochs "
+                         "(gnntrain --init; 0: no)")
     ap.add_argument("--block-gnn-args", default="", help="extra gnntrain options of the block-graph models, "
                     "e.g. '--pool additive'")
     a = ap.parse_args()
