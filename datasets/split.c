@@ -177,3 +177,62 @@ int split_from_file(split *s, const dataset *d, const char *path, gp_error *err)
     free(part);
     return rc;
 }
+
+int split_repeats_from_file(int32_t *repeats, const dataset *d, const char *path, gp_error *err)
+{
+    int64_t G = d->graphs.n_graphs;
+    for (int64_t g = 0; g < G; g++) repeats[g] = 1;
+    FILE *f = fopen(path, "r");
+    if (!f) return gp_errorf(err, "%s: cannot open: %s", path, strerror(errno));
+    int8_t *seen = calloc((size_t)(G > 0 ? G : 1), 1);
+    strmap names;
+    if (!seen || strmap_init(&names, (size_t)G) != 0) {
+        fclose(f);
+        free(seen);
+        return gp_errorf(err, "out of memory");
+    }
+    for (int64_t g = 0; g < G; g++) strmap_put(&names, d->graphs.graph_names[g], g, NULL);
+    char line[2 * GRAPH_MAX_NAME + 64];
+    int64_t ln = 0;
+    int rc = 0, header = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        ln++;
+        size_t len = strlen(line);
+        if (len && line[len - 1] != '\n' && !feof(f)) {
+            rc = gp_errorf(err, "%s:%lld: line too long", path, (long long)ln);
+            break;
+        }
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0) continue;
+        char *fields[3];
+        int nf = csv_split_line(line, fields, 3);
+        if (!header) {
+            header = 1;
+            if (nf != 2 || strcmp(fields[0], "graph") || strcmp(fields[1], "repeats"))
+                rc = gp_errorf(err, "%s:%lld: header must be 'graph,repeats'", path, (long long)ln);
+            continue;
+        }
+        if (nf != 2) {
+            rc = gp_errorf(err, "%s:%lld: expected 2 fields 'graph,repeats'", path, (long long)ln);
+            break;
+        }
+        int64_t g = strmap_get(&names, fields[0]);
+        char *end;
+        errno = 0;
+        long n = strtol(fields[1], &end, 10);
+        if (g < 0) rc = gp_errorf(err, "%s:%lld: no graph named '%s' in the dataset", path, (long long)ln, fields[0]);
+        else if (errno || end == fields[1] || *end || n < 1 || n > SPLIT_MAX_REPEATS)
+            rc = gp_errorf(err, "%s:%lld: repeats '%s' of graph '%s' is not an integer 1..%d", path, (long long)ln,
+                           fields[1], fields[0], SPLIT_MAX_REPEATS);
+        else if (seen[g]) rc = gp_errorf(err, "%s:%lld: graph '%s' is listed twice", path, (long long)ln, fields[0]);
+        else {
+            seen[g] = 1;
+            repeats[g] = (int32_t)n;
+        }
+    }
+    if (rc == 0 && !header) rc = gp_errorf(err, "%s: empty file (expected a header 'graph,repeats')", path);
+    fclose(f);
+    strmap_free(&names);
+    free(seen);
+    return rc;
+}

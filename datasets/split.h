@@ -33,6 +33,14 @@ int split_ranges(split *s, int64_t n_graphs, const char *train, const char *val,
 /* CSV with a header "graph,part". Unknown graph names are errors. */
 int split_from_file(split *s, const dataset *d, const char *path, gp_error *err);
 
+/* Oversampling of training graphs: a CSV with a header "graph,repeats"
+ * (repeats an integer 1..SPLIT_MAX_REPEATS) says how many times per epoch
+ * a graph is trained on; graphs it does not name count once. Fills
+ * repeats (n_graphs, caller-allocated). Unknown or repeated graph names,
+ * bad counts and malformed lines are errors naming the file and line. */
+#define SPLIT_MAX_REPEATS 1000
+int split_repeats_from_file(int32_t *repeats, const dataset *d, const char *path, gp_error *err);
+
 void split_free(split *s);
 
 const char *split_part_name(int p);

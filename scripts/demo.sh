@@ -33,7 +33,8 @@ read -r DEV1 DEV2 < <("$BIN/gnndata" summary "$DATA/cpu.h5" | awk '/^devices:/ {
 [ -n "$DEV1" ] && [ -n "$DEV2" ] || { echo "demo: datasets/cpu/cpu.h5 lacks the _t1/_t2 devices" >&2; exit 1; }
 
 gp_log "training on $DEV1 (held-out models never seen, $DEV2 kept for the transfer step; progress per epoch)"
-"$BIN/gnntrain" "$DATA/cpu.h5" -o "$OUT/model.h5" --holdout-device "$DEV2" --prior roofline --pool additive --epochs 80 --patience 15 --batch 32 \
+"$BIN/gnntrain" "$DATA/cpu.h5" -o "$OUT/model.h5" --holdout-device "$DEV2" --prior roofline --pool additive --graph-repeats "$DATA/train_repeats.csv" \
+    --epochs 80 --patience 15 --batch 32 \
     --threads "$threads" --log "$OUT/train_log.jsonl" --metrics "$OUT/test_metrics.json"
 
 gp_log "predicting the held-out models (never in training) against their measurements"

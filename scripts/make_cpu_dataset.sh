@@ -36,11 +36,23 @@ gp_log "splitting off the held-out models: $HELDOUT"
 import csv, json, sys
 run, held = sys.argv[1], set(sys.argv[2].split(","))
 names = set()
+zoo = []
 with open(f"{run}/graphs.jsonl") as f, open(f"{run}/train.jsonl", "w") as tr, open(f"{run}/heldout.jsonl", "w") as ho:
     for line in f:
-        name = json.loads(line)["name"]
+        g = json.loads(line)
+        name = g["name"]
         names.add(name)
         (ho if name in held else tr).write(line)
+        if name not in held and (g.get("meta") or {}).get("family") == "zoo":
+            zoo.append(name)
+# The torchvision models are a few dozen graphs beside thousands of generated
+# ones; training sees each of them ZOO_REPEATS times per epoch
+# (gnntrain --graph-repeats; see datasets/cpu/README.md).
+ZOO_REPEATS = 5
+with open(f"{run}/train_repeats.csv", "w") as f:
+    f.write("graph,repeats\n")
+    for name in zoo:
+        f.write(f"{name},{ZOO_REPEATS}\n")
 missing = held - names
 if missing:
     sys.exit(f"make_cpu_dataset: held-out models not profiled: {', '.join(sorted(missing))}")
@@ -60,4 +72,5 @@ NOTE="profiled on $(hostname) by scripts/make_cpu_dataset.sh (runs listed in dat
 "$GP_ROOT/build/gnndata" pack -o "$DEST/heldout.h5" --labels "$RUN/heldout_labels.csv" \
     --devices "$RUN/devices.csv" --note "$NOTE (held-out models)" --no-features "$RUN/heldout.jsonl"
 cp "$RUN/summary.json" "$DEST/summary.json"
+cp "$RUN/train_repeats.csv" "$DEST/train_repeats.csv"
 ls -la "$DEST"

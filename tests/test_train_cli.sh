@@ -302,6 +302,37 @@ PY
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --init "$WORK/missing.h5" -q 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "missing.h5" "$WORK/err.txt" && ok || bad "--init with a missing checkpoint"
 
+# 7d. Oversampling (--graph-repeats): every graph twice makes an epoch twice
+# as many steps; bad files are refused with the file, line and problem.
+$PY - "$WORK" <<'PY' || bad "write repeats files"
+import h5py, sys
+w = sys.argv[1]
+names = [n.decode() for n in h5py.File(f"{w}/d.h5")["graphs/names"][()]]
+open(f"{w}/rep2.csv", "w").write("graph,repeats\n" + "".join(f"{n},2\n" for n in names))
+open(f"{w}/rep_unknown.csv", "w").write(f"graph,repeats\n{names[0]},3\nnope,2\n")
+open(f"{w}/rep_zero.csv", "w").write(f"graph,repeats\n{names[0]},0\n")
+open(f"{w}/rep_twice.csv", "w").write(f"graph,repeats\n{names[0]},2\n{names[0]},3\n")
+open(f"{w}/rep_header.csv", "w").write(f"graph,times\n{names[0]},2\n")
+PY
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/rp.h5" "${COMMON[@]}" --epochs 1 --log "$WORK/rp1.log" && ok || bad "train without repeats"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/rp.h5" "${COMMON[@]}" --epochs 1 --graph-repeats "$WORK/rep2.csv" \
+    --log "$WORK/rp2.log" && ok || bad "train with --graph-repeats"
+$PY - "$WORK" <<'PY' && ok || bad "--graph-repeats: steps per epoch"
+import json, sys
+w = sys.argv[1]
+s1 = json.loads(open(f"{w}/rp1.log").readline())["step"]
+s2 = json.loads(open(f"{w}/rp2.log").readline())["step"]
+print(f"steps in one epoch: {s1} plain, {s2} with every graph twice")
+assert s2 in (2 * s1, 2 * s1 - 1), (s1, s2)
+PY
+for bad_file in unknown:"rep_unknown.csv:3: no graph named 'nope'" zero:"rep_zero.csv:2: repeats '0'" \
+    twice:"rep_twice.csv:3:" header:"rep_header.csv:1: header must be 'graph,repeats'"; do
+    name=${bad_file%%:*}
+    want=${bad_file#*:}
+    "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" "${COMMON[@]}" --graph-repeats "$WORK/rep_$name.csv" 2>"$WORK/err.txt"
+    [ $? -eq 1 ] && grep -qF "$want" "$WORK/err.txt" && ok || bad "--graph-repeats $name: want '$want' ($(cat "$WORK/err.txt"))"
+done
+
 # 8. Bad arguments and files: clear errors, exit status, nothing written.
 "$BUILD/gnntrain" "$WORK/missing.h5" -o "$WORK/x.h5" -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q missing.h5 "$WORK/err.txt" && ok || bad "missing dataset"
 "$BUILD/gnntrain" "$WORK/d.h5" -q 2>/dev/null; [ $? -eq 2 ] && ok || bad "no -o must be a usage error"

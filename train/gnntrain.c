@@ -134,12 +134,15 @@ typedef struct run {
     FILE *log;
     char state_path[4200];
     checkpoint_meta init;      /* --init's checkpoint (have_init) */
+    int64_t *epoch_list;       /* training graphs of one epoch, each as often as --graph-repeats says */
+    int64_t n_epoch_list;
     int have_init;
 } run;
 
 static void run_free(run *r)
 {
     if (r->have_init) checkpoint_meta_free(&r->init);
+    free(r->epoch_list);
     batcher_free(&r->tb);
     batcher_free(&r->eb);
     model_free(&r->m);
@@ -365,6 +368,26 @@ static int setup(run *r, gp_error *err)
     if (rc) return -1;
     fingerprint(r->fp, d);
 
+    /* One epoch's training list: every training graph, repeated as asked. */
+    int32_t *repeats = calloc((size_t)d->graphs.n_graphs + 1, sizeof(int32_t));
+    if (!repeats) return gp_errorf(err, "out of memory");
+    for (int64_t g = 0; g < d->graphs.n_graphs; g++) repeats[g] = 1;
+    if (o->repeats_path && split_repeats_from_file(repeats, d, o->repeats_path, err) != 0) {
+        free(repeats);
+        return -1;
+    }
+    int64_t n_list = 0;
+    for (int64_t k = 0; k < r->sp.n[PART_TRAIN]; k++) n_list += repeats[r->sp.ids[PART_TRAIN][k]];
+    r->epoch_list = malloc((size_t)(n_list + 1) * sizeof(int64_t));
+    if (!r->epoch_list) {
+        free(repeats);
+        return gp_errorf(err, "out of memory");
+    }
+    for (int64_t k = 0; k < r->sp.n[PART_TRAIN]; k++)
+        for (int32_t j = 0; j < repeats[r->sp.ids[PART_TRAIN][k]]; j++)
+            r->epoch_list[r->n_epoch_list++] = r->sp.ids[PART_TRAIN][k];
+    free(repeats);
+
     /* Descriptors, normalised over every device of the data (they are
      * inputs, known for held-out devices too). */
     int K = o->use_descriptors ? d->n_descriptors : 0;
@@ -503,7 +526,8 @@ int main(int argc, char **argv)
         return die(&err, NULL);
     }
     int64_t n_train = r.sp.n[PART_TRAIN], n_val = r.sp.n[PART_VAL], n_test = r.sp.n[PART_TEST];
-    int64_t batches_per_epoch = (n_train + o->batch - 1) / o->batch;
+    int64_t n_epoch = r.n_epoch_list; /* n_train, or more with --graph-repeats */
+    int64_t batches_per_epoch = (n_epoch + o->batch - 1) / o->batch;
     o->adam.total_steps = batches_per_epoch * o->epochs;
 
     int64_t step = 0, start_epoch = 0, best_epoch = -1;
@@ -560,7 +584,7 @@ int main(int argc, char **argv)
                 r.m.cfg.n_layers, r.m.cfg.hidden, (long long)params_total(&r.m.params));
     }
 
-    int64_t *order = malloc((size_t)n_train * sizeof(int64_t));
+    int64_t *order = malloc((size_t)(n_epoch + 1) * sizeof(int64_t));
     predict_options po = {o->batch, 0, o->loss_kind, o->node_weight, o->graph_weight};
     /* Fine-tuning starts from a model worth keeping: it is the best so far
      * (epoch 0, written as the output) until an epoch beats it on
@@ -589,13 +613,13 @@ int main(int argc, char **argv)
     int rc = 0;
     for (int64_t epoch = start_epoch; epoch < o->epochs && rc == 0; epoch++) {
         double t0 = now_s();
-        memcpy(order, r.sp.ids[PART_TRAIN], (size_t)n_train * sizeof(int64_t));
+        memcpy(order, r.epoch_list, (size_t)n_epoch * sizeof(int64_t));
         rng g;
         rng_seed(&g, o->seed * 0x9E3779B97F4A7C15ULL + (uint64_t)epoch + 1);
-        rng_shuffle(&g, order, n_train);
+        rng_shuffle(&g, order, n_epoch);
         double loss_sum = 0;
-        for (int64_t b0 = 0; b0 < n_train; b0 += o->batch) {
-            int64_t cnt = n_train - b0 < o->batch ? n_train - b0 : o->batch;
+        for (int64_t b0 = 0; b0 < n_epoch; b0 += o->batch) {
+            int64_t cnt = n_epoch - b0 < o->batch ? n_epoch - b0 : o->batch;
             gnn_batch gb;
             batcher_fill(&r.tb, order + b0, cnt, &gb);
             if (model_forward(&r.m, &gb, &err) != 0) {
@@ -655,7 +679,7 @@ int main(int argc, char **argv)
         double per_epoch = elapsed / (double)(epoch + 1 - start_epoch);
         char eta[32];
         format_eta(eta, sizeof eta, per_epoch * (double)(o->epochs - epoch - 1));
-        double gps = (double)n_train / train_s;
+        double gps = (double)n_epoch / train_s;
         if (!o->quiet)
             fprintf(stderr, "epoch %4lld/%d  train %.4f  val %.4f  val MAPE %6.2f%%  %7.0f graphs/s  ETA %s%s\n",
                     (long long)epoch + 1, o->epochs, train_loss, val_loss, val_mape, gps, eta, improved ? "  *" : "");

@@ -23,6 +23,8 @@ static const char USAGE[] =
     "  --test-frac F           share of graphs for testing (default 0.1)\n"
     "  --train-range R, --val-range R, --test-range R   index ranges, e.g. 0-899,1000-1099\n"
     "  --split-file FILE       CSV 'graph,part' with part train, val or test\n"
+    "  --graph-repeats FILE    CSV 'graph,repeats': train on these graphs that many times per\n"
+    "                          epoch (oversampling a family the others outnumber; default 1)\n"
     "model:\n"
     "  --layer TYPE            sage_mean, sage_sum, gin or directed (default directed)\n"
     "  --layers N              message-passing layers (default 3)\n"
@@ -164,6 +166,7 @@ int train_options_parse(train_options *o, int argc, char **argv)
         if (!strcmp(a, "--val-range")) { NEED_VALUE; o->val_range = v; continue; }
         if (!strcmp(a, "--test-range")) { NEED_VALUE; o->test_range = v; continue; }
         if (!strcmp(a, "--split-file")) { NEED_VALUE; o->split_file = v; continue; }
+        if (!strcmp(a, "--graph-repeats")) { NEED_VALUE; o->repeats_path = v; continue; }
         if (!strcmp(a, "--layer")) {
             NEED_VALUE;
             if ((o->model.layer = layer_type_from_name(v)) < 0)
@@ -316,5 +319,6 @@ cJSON *train_options_json(const train_options *o)
     if (o->val_range) cJSON_AddStringToObject(s, "val_range", o->val_range);
     if (o->test_range) cJSON_AddStringToObject(s, "test_range", o->test_range);
     if (o->split_file) cJSON_AddStringToObject(s, "split_file", o->split_file);
+    if (o->repeats_path) cJSON_AddStringToObject(s, "graph_repeats", o->repeats_path);
     return j;
 }

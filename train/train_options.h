@@ -40,6 +40,7 @@ typedef struct train_options {
     const char *log_path, *metrics_path, *predictions_path;
     int stop_after;              /* stop after this many epochs of this invocation, as if killed (tests); 0: never */
     int quiet, resume;
+    const char *repeats_path;    /* --graph-repeats: CSV graph,repeats (oversampling); NULL: each once */
     const char *init_path;       /* --init: start from this checkpoint (fine-tuning); NULL: fresh */
 } train_options;
 
