@@ -39,11 +39,13 @@ static int cmp_desc_i64(const void *a, const void *b)
 }
 
 /* Sum of the k largest values: the most a batch of k graphs can hold. */
-static int64_t sum_largest(int64_t *v, int64_t n, int64_t k)
+/* Sum of the k largest of v when each entry may be taken up to r times. */
+static int64_t sum_largest(int64_t *v, int64_t n, int64_t k, int64_t r)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_desc_i64);
     int64_t s = 0;
-    for (int64_t i = 0; i < k && i < n; i++) s += v[i];
+    for (int64_t i = 0, taken = 0; i < n && taken < k; i++)
+        for (int64_t j = 0; j < r && taken < k; j++, taken++) s += v[i];
     return s;
 }
 
@@ -287,10 +289,12 @@ int batcher_init(batcher *b, const dataset *d, const batch_spec *sp, gp_error *e
 
     /* Limits: the largest batch of max_batch_graphs graphs. */
     for (int64_t g = 0; g < s->n_graphs; g++) sizes[g] = graph_nodes_in(s, g);
-    int64_t maxN = sum_largest(sizes, s->n_graphs, sp->max_batch_graphs);
+    /* A graph may appear in one batch up to max_repeats times (oversampling). */
+    int64_t R = sp->max_repeats > 1 ? sp->max_repeats : 1;
+    int64_t maxN = sum_largest(sizes, s->n_graphs, sp->max_batch_graphs, R);
     for (int64_t g = 0; g < s->n_graphs; g++) sizes[g] = graph_edges_in(s, g);
-    int64_t maxE = sum_largest(sizes, s->n_graphs, sp->max_batch_graphs);
-    int64_t maxG = sp->max_batch_graphs < s->n_graphs ? sp->max_batch_graphs : s->n_graphs;
+    int64_t maxE = sum_largest(sizes, s->n_graphs, sp->max_batch_graphs, R);
+    int64_t maxG = sp->max_batch_graphs < s->n_graphs * R ? sp->max_batch_graphs : s->n_graphs * R;
     if (maxN < 1) maxN = 1;
     if (maxG < 1) maxG = 1;
     b->lim = (model_limits){maxN, maxE, maxG, b->n_dev};

@@ -31,6 +31,7 @@
 
 typedef struct batch_spec {
     int64_t max_batch_graphs;
+    int64_t max_repeats;            /* most times one graph can be in a batch (oversampling); 0 or 1: once */
     /* Statistics: given (non-NULL) or computed over train_graphs. */
     const int64_t *train_graphs;
     int64_t n_train;

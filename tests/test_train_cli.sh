@@ -313,6 +313,12 @@ open(f"{w}/rep_unknown.csv", "w").write(f"graph,repeats\n{names[0]},3\nnope,2\n"
 open(f"{w}/rep_zero.csv", "w").write(f"graph,repeats\n{names[0]},0\n")
 open(f"{w}/rep_twice.csv", "w").write(f"graph,repeats\n{names[0]},2\n{names[0]},3\n")
 open(f"{w}/rep_header.csv", "w").write(f"graph,times\n{names[0]},2\n")
+# the largest graph 1000 times: batches then hold many copies of it, more
+# nodes than the 16 largest distinct graphs (the batcher must size for that)
+with h5py.File(f"{w}/d.h5") as f:
+    off = f["graphs/node_offsets"][()]
+big = max(range(len(names)), key=lambda g: off[g + 1] - off[g])
+open(f"{w}/rep_big.csv", "w").write(f"graph,repeats\n{names[big]},1000\n")
 PY
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/rp.h5" "${COMMON[@]}" --epochs 1 --log "$WORK/rp1.log" && ok || bad "train without repeats"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/rp.h5" "${COMMON[@]}" --epochs 1 --graph-repeats "$WORK/rep2.csv" \
@@ -325,6 +331,8 @@ s2 = json.loads(open(f"{w}/rp2.log").readline())["step"]
 print(f"steps in one epoch: {s1} plain, {s2} with every graph twice")
 assert s2 in (2 * s1, 2 * s1 - 1), (s1, s2)
 PY
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/rp.h5" "${COMMON[@]}" --epochs 1 --graph-repeats "$WORK/rep_big.csv" \
+    && ok || bad "train with one graph repeated 1000 times"
 for bad_file in unknown:"rep_unknown.csv:3: no graph named 'nope'" zero:"rep_zero.csv:2: repeats '0'" \
     twice:"rep_twice.csv:3:" header:"rep_header.csv:1: header must be 'graph,repeats'"; do
     name=${bad_file%%:*}

@@ -136,6 +136,7 @@ typedef struct run {
     checkpoint_meta init;      /* --init's checkpoint (have_init) */
     int64_t *epoch_list;       /* training graphs of one epoch, each as often as --graph-repeats says */
     int64_t n_epoch_list;
+    int32_t max_repeats;       /* largest --graph-repeats count among training graphs */
     int have_init;
 } run;
 
@@ -377,7 +378,12 @@ static int setup(run *r, gp_error *err)
         return -1;
     }
     int64_t n_list = 0;
-    for (int64_t k = 0; k < r->sp.n[PART_TRAIN]; k++) n_list += repeats[r->sp.ids[PART_TRAIN][k]];
+    r->max_repeats = 1;
+    for (int64_t k = 0; k < r->sp.n[PART_TRAIN]; k++) {
+        int32_t rp = repeats[r->sp.ids[PART_TRAIN][k]];
+        n_list += rp;
+        if (rp > r->max_repeats) r->max_repeats = rp;
+    }
     r->epoch_list = malloc((size_t)(n_list + 1) * sizeof(int64_t));
     if (!r->epoch_list) {
         free(repeats);
@@ -411,6 +417,7 @@ static int setup(run *r, gp_error *err)
     if (setup_prior(r, err) != 0) return -1;
     batch_spec bs = {
         .max_batch_graphs = o->batch,
+        .max_repeats = r->max_repeats,
         .train_graphs = r->sp.ids[PART_TRAIN],
         .n_train = r->sp.n[PART_TRAIN],
         .n_node_t = r->n_node_t,
@@ -433,7 +440,9 @@ static int setup(run *r, gp_error *err)
         bs.graph_sigma = r->init.graph_sigma;
     }
     if (batcher_init(&r->tb, d, &bs, err) != 0) return -1;
-    /* The evaluation batcher reuses the training statistics. */
+    /* The evaluation batcher reuses the training statistics and never
+     * sees a graph twice in a batch. */
+    bs.max_repeats = 1;
     bs.feat_mean = r->tb.feat_mean;
     bs.feat_std = r->tb.feat_std;
     bs.node_mu = r->tb.node_mu;
