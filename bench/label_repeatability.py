@@ -23,6 +23,7 @@ Run it alone on the machine (another busy process shifts the labels it is
 measuring). Minutes: about 0.5 per run for the default four models.
 """
 import argparse
+import csv
 import itertools
 import json
 import os
@@ -44,7 +45,6 @@ def log(msg):
 def read_run(folder):
     """{graph: {"whole": ms, "nodes": {node: ms}}} from a profile_torch run's
     labels.csv (1-thread device only)."""
-    import csv
     out = {}
     path = os.path.join(folder, "labels.csv")
     with open(path, newline="") as f:

@@ -122,73 +122,22 @@ int split_ranges(split *s, int64_t n_graphs, const char *train, const char *val,
     return rc;
 }
 
-int split_from_file(split *s, const dataset *d, const char *path, gp_error *err)
-{
-    memset(s, 0, sizeof *s);
-    FILE *f = fopen(path, "r");
-    if (!f) return gp_errorf(err, "%s: cannot open: %s", path, strerror(errno));
-    int64_t G = d->graphs.n_graphs;
-    int8_t *part = malloc((size_t)(G > 0 ? G : 1));
-    strmap names;
-    if (!part || strmap_init(&names, (size_t)G) != 0) {
-        fclose(f);
-        free(part);
-        return gp_errorf(err, "out of memory");
-    }
-    memset(part, -1, (size_t)(G > 0 ? G : 1));
-    for (int64_t g = 0; g < G; g++) strmap_put(&names, d->graphs.graph_names[g], g, NULL);
-    char line[2 * GRAPH_MAX_NAME + 64];
-    int64_t ln = 0;
-    int rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        ln++;
-        size_t len = strlen(line);
-        if (len && line[len - 1] != '\n' && !feof(f)) {
-            rc = gp_errorf(err, "%s:%lld: line too long", path, (long long)ln);
-            break;
-        }
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-        if (len == 0) continue;
-        char *fields[3];
-        int nf = csv_split_line(line, fields, 3);
-        if (ln == 1) {
-            if (nf != 2 || strcmp(fields[0], "graph") || strcmp(fields[1], "part"))
-                rc = gp_errorf(err, "%s:1: header must be 'graph,part'", path);
-            continue;
-        }
-        if (nf != 2) {
-            rc = gp_errorf(err, "%s:%lld: expected 2 fields 'graph,part'", path, (long long)ln);
-            break;
-        }
-        int64_t g = strmap_get(&names, fields[0]);
-        int p = -1;
-        for (int k = 0; k < PART_COUNT; k++)
-            if (!strcmp(fields[1], PART_NAMES[k])) p = k;
-        if (g < 0) rc = gp_errorf(err, "%s:%lld: no graph named '%s' in the dataset", path, (long long)ln, fields[0]);
-        else if (p < 0) rc = gp_errorf(err, "%s:%lld: part '%s' is not train, val or test", path, (long long)ln, fields[1]);
-        else if (part[g] >= 0 && part[g] != p)
-            rc = gp_errorf(err, "%s:%lld: graph '%s' already in %s", path, (long long)ln, fields[0], PART_NAMES[part[g]]);
-        else part[g] = (int8_t)p;
-    }
-    fclose(f);
-    if (rc == 0) rc = from_assignment(s, part, G, err);
-    if (rc != 0 && !strstr(err ? err->msg : "", path)) gp_error_prefix(err, "%s", path);
-    strmap_free(&names);
-    free(part);
-    return rc;
-}
+/* One value per named graph from a CSV "graph,<column>": the first
+ * non-empty line must be that header; each other non-empty line names a
+ * dataset graph and is handed to row(). Errors name path:line. Returns
+ * -1 on error, else 0 (1 when the file held no header at all). */
+typedef int (*graph_row_fn)(void *ctx, int64_t g, const char *name, const char *value, const char *path,
+                            int64_t line, gp_error *err);
 
-int split_repeats_from_file(int32_t *repeats, const dataset *d, const char *path, gp_error *err)
+static int read_graph_csv(const dataset *d, const char *path, const char *column, graph_row_fn row, void *ctx,
+                          gp_error *err)
 {
-    int64_t G = d->graphs.n_graphs;
-    for (int64_t g = 0; g < G; g++) repeats[g] = 1;
     FILE *f = fopen(path, "r");
     if (!f) return gp_errorf(err, "%s: cannot open: %s", path, strerror(errno));
-    int8_t *seen = calloc((size_t)(G > 0 ? G : 1), 1);
+    int64_t G = d->graphs.n_graphs;
     strmap names;
-    if (!seen || strmap_init(&names, (size_t)G) != 0) {
+    if (strmap_init(&names, (size_t)G) != 0) {
         fclose(f);
-        free(seen);
         return gp_errorf(err, "out of memory");
     }
     for (int64_t g = 0; g < G; g++) strmap_put(&names, d->graphs.graph_names[g], g, NULL);
@@ -208,31 +157,80 @@ int split_repeats_from_file(int32_t *repeats, const dataset *d, const char *path
         int nf = csv_split_line(line, fields, 3);
         if (!header) {
             header = 1;
-            if (nf != 2 || strcmp(fields[0], "graph") || strcmp(fields[1], "repeats"))
-                rc = gp_errorf(err, "%s:%lld: header must be 'graph,repeats'", path, (long long)ln);
+            if (nf != 2 || strcmp(fields[0], "graph") || strcmp(fields[1], column))
+                rc = gp_errorf(err, "%s:%lld: header must be 'graph,%s'", path, (long long)ln, column);
             continue;
         }
         if (nf != 2) {
-            rc = gp_errorf(err, "%s:%lld: expected 2 fields 'graph,repeats'", path, (long long)ln);
+            rc = gp_errorf(err, "%s:%lld: expected 2 fields 'graph,%s'", path, (long long)ln, column);
             break;
         }
         int64_t g = strmap_get(&names, fields[0]);
-        char *end;
-        errno = 0;
-        long n = strtol(fields[1], &end, 10);
         if (g < 0) rc = gp_errorf(err, "%s:%lld: no graph named '%s' in the dataset", path, (long long)ln, fields[0]);
-        else if (errno || end == fields[1] || *end || n < 1 || n > SPLIT_MAX_REPEATS)
-            rc = gp_errorf(err, "%s:%lld: repeats '%s' of graph '%s' is not an integer 1..%d", path, (long long)ln,
-                           fields[1], fields[0], SPLIT_MAX_REPEATS);
-        else if (seen[g]) rc = gp_errorf(err, "%s:%lld: graph '%s' is listed twice", path, (long long)ln, fields[0]);
-        else {
-            seen[g] = 1;
-            repeats[g] = (int32_t)n;
-        }
+        else rc = row(ctx, g, fields[0], fields[1], path, ln, err);
     }
-    if (rc == 0 && !header) rc = gp_errorf(err, "%s: empty file (expected a header 'graph,repeats')", path);
     fclose(f);
     strmap_free(&names);
-    free(seen);
+    return rc ? -1 : !header;
+}
+
+static int part_row(void *ctx, int64_t g, const char *name, const char *value, const char *path, int64_t ln,
+                    gp_error *err)
+{
+    int8_t *part = ctx;
+    int p = -1;
+    for (int k = 0; k < PART_COUNT; k++)
+        if (!strcmp(value, PART_NAMES[k])) p = k;
+    if (p < 0) return gp_errorf(err, "%s:%lld: part '%s' is not train, val or test", path, (long long)ln, value);
+    if (part[g] >= 0 && part[g] != p)
+        return gp_errorf(err, "%s:%lld: graph '%s' already in %s", path, (long long)ln, name, PART_NAMES[part[g]]);
+    part[g] = (int8_t)p;
+    return 0;
+}
+
+int split_from_file(split *s, const dataset *d, const char *path, gp_error *err)
+{
+    memset(s, 0, sizeof *s);
+    int64_t G = d->graphs.n_graphs;
+    int8_t *part = malloc((size_t)(G > 0 ? G : 1));
+    if (!part) return gp_errorf(err, "out of memory");
+    memset(part, -1, (size_t)(G > 0 ? G : 1));
+    int rc = read_graph_csv(d, path, "part", part_row, part, err) < 0 ? -1 : 0;
+    if (rc == 0) rc = from_assignment(s, part, G, err);
+    if (rc != 0 && !strstr(err ? err->msg : "", path)) gp_error_prefix(err, "%s", path);
+    free(part);
+    return rc;
+}
+
+typedef struct repeats_ctx {
+    int32_t *repeats;
+    int8_t *seen;
+} repeats_ctx;
+
+static int repeats_row(void *ctx, int64_t g, const char *name, const char *value, const char *path, int64_t ln,
+                       gp_error *err)
+{
+    repeats_ctx *c = ctx;
+    char *end;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (errno || end == value || *end || n < 1 || n > SPLIT_MAX_REPEATS)
+        return gp_errorf(err, "%s:%lld: repeats '%s' of graph '%s' is not an integer 1..%d", path, (long long)ln,
+                         value, name, SPLIT_MAX_REPEATS);
+    if (c->seen[g]) return gp_errorf(err, "%s:%lld: graph '%s' is listed twice", path, (long long)ln, name);
+    c->seen[g] = 1;
+    c->repeats[g] = (int32_t)n;
+    return 0;
+}
+
+int split_repeats_from_file(int32_t *repeats, const dataset *d, const char *path, gp_error *err)
+{
+    int64_t G = d->graphs.n_graphs;
+    for (int64_t g = 0; g < G; g++) repeats[g] = 1;
+    repeats_ctx c = {repeats, calloc((size_t)(G > 0 ? G : 1), 1)};
+    if (!c.seen) return gp_errorf(err, "out of memory");
+    int rc = read_graph_csv(d, path, "repeats", repeats_row, &c, err);
+    free(c.seen);
+    if (rc > 0) return gp_errorf(err, "%s: empty file (expected a header 'graph,repeats')", path);
     return rc;
 }
