@@ -14,7 +14,84 @@ void predictions_free(predictions *p)
     free(p->node_true);
     free(p->graph_emb);
     free(p->node_emb);
+    free(p->graph_spread);
+    free(p->node_spread);
     memset(p, 0, sizeof *p);
+}
+
+/* Sums ln(member) into sum (and ln^2 into sq); a value that is not positive
+ * poisons its slot with NaN. */
+static void add_logs(double *sum, double *sq, const double *member, int64_t n, int first)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double l = member[i] > 0 ? log(member[i]) : NAN;
+        sum[i] = first ? l : sum[i] + l;
+        sq[i] = first ? l * l : sq[i] + l * l;
+    }
+}
+
+int predict_ensemble_add(predict_ensemble *ens, predictions *member, gp_error *err)
+{
+    predictions *p = &ens->p;
+    int64_t ng = member->n_graphs * member->n_dev * member->Tg, nn = member->n_nodes * member->n_dev * member->Tn;
+    if (ens->n_members == 0) {
+        double *gsq = malloc((size_t)(ng + 1) * sizeof(double)), *nsq = malloc((size_t)(nn + 1) * sizeof(double));
+        if (!gsq || !nsq) {
+            free(gsq);
+            free(nsq);
+            return gp_errorf(err, "out of memory for the ensemble");
+        }
+        *p = *member;
+        memset(member, 0, sizeof *member);
+        ens->graph_sq = gsq;
+        ens->node_sq = nsq;
+        add_logs(p->graph_pred, gsq, p->graph_pred, ng, 1);
+        add_logs(p->node_pred, nsq, p->node_pred, nn, 1);
+        ens->n_members = 1;
+        return 0;
+    }
+    if (member->n_graphs != p->n_graphs || member->n_nodes != p->n_nodes || member->n_dev != p->n_dev ||
+        member->Tg != p->Tg || member->Tn != p->Tn ||
+        memcmp(member->graph_ids, p->graph_ids, (size_t)p->n_graphs * sizeof(int64_t)))
+        return gp_errorf(err, "ensemble member %d predicted other graphs, devices or targets than the first",
+                         ens->n_members + 1);
+    add_logs(p->graph_pred, ens->graph_sq, member->graph_pred, ng, 0);
+    add_logs(p->node_pred, ens->node_sq, member->node_pred, nn, 0);
+    ens->n_members++;
+    return 0;
+}
+
+/* sum, sq (sums of ln and ln^2 over n members) -> geometric mean in sum,
+ * standard deviation of ln in sq. */
+static void finish_logs(double *sum, double *sq, int64_t len, int n)
+{
+    for (int64_t i = 0; i < len; i++) {
+        double mean = sum[i] / n, var = sq[i] / n - mean * mean;
+        sum[i] = exp(mean);
+        sq[i] = isnan(var) ? NAN : sqrt(var > 0 ? var : 0.0);
+    }
+}
+
+void predict_ensemble_finish(predict_ensemble *ens, predictions *out)
+{
+    predictions *p = &ens->p;
+    if (ens->n_members > 0) {
+        finish_logs(p->graph_pred, ens->graph_sq, p->n_graphs * p->n_dev * p->Tg, ens->n_members);
+        finish_logs(p->node_pred, ens->node_sq, p->n_nodes * p->n_dev * p->Tn, ens->n_members);
+        p->graph_spread = ens->graph_sq;
+        p->node_spread = ens->node_sq;
+        ens->graph_sq = ens->node_sq = NULL;
+    }
+    *out = *p;
+    memset(ens, 0, sizeof *ens);
+}
+
+void predict_ensemble_free(predict_ensemble *ens)
+{
+    predictions_free(&ens->p);
+    free(ens->graph_sq);
+    free(ens->node_sq);
+    memset(ens, 0, sizeof *ens);
 }
 
 int predict_run(predictions *out, model *m, batcher *b, const int64_t *ids, int64_t n, const predict_options *o,

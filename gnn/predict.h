@@ -21,6 +21,9 @@ typedef struct predictions {
     int64_t *node_first;         /* (n_graphs + 1) offsets into node rows */
     double *graph_pred, *graph_true; /* (n_graphs, n_dev, Tg), NaN where unlabelled */
     double *node_pred, *node_true;   /* (n_nodes, n_dev, Tn) */
+    /* Ensembles only (predict_ensemble_add), else NULL: the standard
+     * deviation of ln(prediction) over the members, same layouts. */
+    double *graph_spread, *node_spread;
     float *graph_emb;            /* (n_graphs, H) pooled node embeddings, when asked */
     float *node_emb;             /* (n_nodes, H) last layer outputs, when asked */
     double loss;                 /* mean loss per batch in target space (same weights as training) */
@@ -36,5 +39,27 @@ typedef struct predict_options {
 int predict_run(predictions *out, model *m, batcher *b, const int64_t *ids, int64_t n, const predict_options *o,
                 gp_error *err);
 void predictions_free(predictions *p);
+
+/* Ensembles: predictions of several models of the same targets and devices
+ * on the same graphs (same order) become one set whose values are the
+ * geometric means over the members (predictions are positive: every target
+ * is learnt in log space, gnn/loss.h) and whose *_spread arrays hold the
+ * standard deviation of ln(prediction) over them.
+ *
+ * ens is zeroed by the caller. Each predict_ensemble_add takes one member
+ * (its layout must match the first one's; the first is moved into ens, the
+ * others are left to the caller to free); predict_ensemble_finish turns
+ * the sums into means and spreads. Labels and embeddings are the first
+ * member's. */
+typedef struct predict_ensemble {
+    predictions p;
+    int n_members;
+    double *graph_sq, *node_sq;  /* running sums of ln^2 */
+} predict_ensemble;
+
+int predict_ensemble_add(predict_ensemble *ens, predictions *member, gp_error *err);
+/* Moves the result into out (zeroed by the caller) and frees the rest. */
+void predict_ensemble_finish(predict_ensemble *ens, predictions *out);
+void predict_ensemble_free(predict_ensemble *ens);
 
 #endif

@@ -24,6 +24,7 @@
 #include "report.h"
 
 #define MAX_DEV 256
+#define MAX_MEMBERS 32
 
 static const char USAGE[] =
     "usage: gnnpredict [options] CHECKPOINT.h5 INPUT...\n"
@@ -36,6 +37,10 @@ static const char USAGE[] =
     "  --top N              ops listed per graph and device in the table (default 10; 0 = all)\n"
     "  -o, --output FILE    write the predictions there instead of standard output\n"
     "  --embeddings FILE    also write node, graph and device embeddings (HDF5)\n"
+    "  --ensemble CKPT      another checkpoint of the same devices and targets (repeatable,\n"
+    "                       e.g. other seeds): predictions are the geometric mean over all\n"
+    "                       checkpoints, and the output adds their spread (the standard\n"
+    "                       deviation of ln prediction; the table shows it as +-%)\n"
     "  --metrics FILE       when the input has labels, write the metrics table as JSON\n"
     "  --batch N            graphs per forward pass (default 64)\n"
     "  --threads N          (default: all cores)\n"
@@ -50,6 +55,8 @@ typedef struct opts {
     int n_inputs;
     const char *devices[MAX_DEV];
     int n_devices;
+    const char *members[MAX_MEMBERS]; /* --ensemble checkpoints besides the first */
+    int n_members;
     const char *format, *output, *embeddings, *metrics, *kernels;
     int top, batch, threads, quiet;
 } opts;
@@ -91,6 +98,12 @@ static int parse(opts *o, int argc, char **argv)
         int *islot = !strcmp(a, "--top") ? &o->top : !strcmp(a, "--batch") ? &o->batch
                                                    : !strcmp(a, "--threads") ? &o->threads
                                                                              : NULL;
+        if (!strcmp(a, "--ensemble")) {
+            if (!v) return usage_error("%s needs a checkpoint", a);
+            if (o->n_members >= MAX_MEMBERS) return usage_error("at most 32 %s checkpoints", a);
+            o->members[o->n_members++] = argv[++i];
+            continue;
+        }
         if (slot || islot || !strcmp(a, "--device")) {
             if (!v) return usage_error("%s needs a value", a);
             i++;
@@ -120,6 +133,8 @@ static int parse(opts *o, int argc, char **argv)
     if (strcmp(o->format, "table") && strcmp(o->format, "json") && strcmp(o->format, "csv"))
         return usage_error("--format: '%s' is not table, json or csv", o->format);
     if (o->batch < 1) return usage_error("%s", "--batch must be at least 1");
+    if (o->n_members && o->embeddings)
+        return usage_error("%s", "--embeddings describe one model: not with --ensemble");
     if (strcmp(o->kernels, "auto") && strcmp(o->kernels, "jit") && strcmp(o->kernels, "blas"))
         return usage_error("--kernels: '%s' is not auto, jit or blas", o->kernels);
     return 0;
@@ -236,6 +251,10 @@ static int node_target_for(const checkpoint_meta *m, int gt)
     return 0;
 }
 
+/* A spread (sd of ln prediction) as the percentage one sd moves a
+ * prediction up. */
+static double spread_pct(double sd) { return 100.0 * (exp(sd) - 1.0); }
+
 static void write_table(FILE *f, const dataset *d, const predictions *p, const checkpoint_meta *m,
                         char *const *dev_names, int top)
 {
@@ -251,6 +270,7 @@ static void write_table(FILE *f, const dataset *d, const predictions *p, const c
                 size_t i = (size_t)((k * p->n_dev + dv) * p->Tg + t);
                 fprintf(f, "  whole graph  %-18s predicted %12.5g %s", m->graph_t_names[t], p->graph_pred[i],
                         m->graph_t_units[t]);
+                if (p->graph_spread) fprintf(f, " +-%.1f%%", spread_pct(p->graph_spread[i]));
                 if (!isnan(p->graph_true[i]))
                     fprintf(f, "   measured %12.5g   error %+6.1f%%", p->graph_true[i],
                             100.0 * (p->graph_pred[i] / p->graph_true[i] - 1.0));
@@ -273,7 +293,8 @@ static void write_table(FILE *f, const dataset *d, const predictions *p, const c
             fprintf(f, "\n");
             qsort(rk, (size_t)cnt, sizeof *rk, cmp_rank);
             int64_t show = top > 0 && top < cnt ? top : cnt;
-            fprintf(f, "  %-36s %-14s %12s %7s %12s\n", "op", "kind", "predicted", "share", "measured");
+            fprintf(f, "  %-36s %-14s %12s %7s %12s%s\n", "op", "kind", "predicted", "share", "measured",
+                    p->node_spread ? "   spread" : "");
             for (int64_t r = 0; r < show; r++) {
                 int64_t row = rk[r].row, v = row - first;
                 size_t i = (size_t)((row * p->n_dev + dv) * p->Tn + nt);
@@ -281,6 +302,8 @@ static void write_table(FILE *f, const dataset *d, const predictions *p, const c
                 fprintf(f, "  %-36.36s %-14s %12.5g %6.1f%%", s->node_names[s->node_off[g] + v], kind,
                         p->node_pred[i], sum > 0 ? 100.0 * p->node_pred[i] / sum : 0.0);
                 if (!isnan(p->node_true[i])) fprintf(f, " %12.5g", p->node_true[i]);
+                else if (p->node_spread) fprintf(f, " %12s", "");
+                if (p->node_spread) fprintf(f, "  +-%5.1f%%", spread_pct(p->node_spread[i]));
                 fprintf(f, "\n");
             }
             if (show < cnt) fprintf(f, "  ... %lld more ops (--top 0 lists all)\n", (long long)(cnt - show));
@@ -304,10 +327,12 @@ static cJSON *build_json(const dataset *d, const predictions *p, const checkpoin
             cJSON_AddStringToObject(o, "graph", s->graph_names[g]);
             cJSON_AddStringToObject(o, "device", dev_names[dv]);
             cJSON *pred = cJSON_AddObjectToObject(o, "predicted"), *meas = cJSON_AddObjectToObject(o, "measured");
+            cJSON *spr = p->graph_spread ? cJSON_AddObjectToObject(o, "spread_ln") : NULL;
             for (int t = 0; t < p->Tg; t++) {
                 size_t i = (size_t)((k * p->n_dev + dv) * p->Tg + t);
                 cJSON_AddItemToObject(pred, m->graph_t_names[t], num(p->graph_pred[i]));
                 cJSON_AddItemToObject(meas, m->graph_t_names[t], num(p->graph_true[i]));
+                if (spr) cJSON_AddItemToObject(spr, m->graph_t_names[t], num(p->graph_spread[i]));
             }
             cJSON *sums = cJSON_AddObjectToObject(o, "sum_of_nodes");
             for (int t = 0; t < p->Tn; t++) {
@@ -325,10 +350,12 @@ static cJSON *build_json(const dataset *d, const predictions *p, const checkpoin
                 cJSON_AddStringToObject(n, "name", s->node_names[s->node_off[g] + v]);
                 cJSON_AddStringToObject(n, "op", op_kind_name(s->nodes[s->node_off[g] + v].kind));
                 cJSON *np = cJSON_AddObjectToObject(n, "predicted"), *nm = cJSON_AddObjectToObject(n, "measured");
+                cJSON *ns = p->node_spread ? cJSON_AddObjectToObject(n, "spread_ln") : NULL;
                 for (int t = 0; t < p->Tn; t++) {
                     size_t i = (size_t)((rk[r].row * p->n_dev + dv) * p->Tn + t);
                     cJSON_AddItemToObject(np, m->node_t_names[t], num(p->node_pred[i]));
                     cJSON_AddItemToObject(nm, m->node_t_names[t], num(p->node_true[i]));
+                    if (ns) cJSON_AddItemToObject(ns, m->node_t_names[t], num(p->node_spread[i]));
                 }
                 cJSON_AddItemToArray(nodes, n);
             }
@@ -358,6 +385,110 @@ static void phase(const char *name)
     last = now;
 }
 
+/* Whether checkpoint b (path pb) predicts what a (pa) does: the same
+ * devices in the same order, trained on the n_dev selected ones (model ids
+ * model_dev), and the same targets and units. Architectures, seeds and
+ * training data may differ. */
+static int same_contract(const checkpoint_meta *a, const char *pa, const checkpoint_meta *b, const char *pb,
+                         int32_t n_dev, const int32_t *model_dev, gp_error *err)
+{
+    if (a->n_devices != b->n_devices)
+        return gp_errorf(err, "%s knows %d devices where %s knows %d: ensemble members must share devices", pb,
+                         (int)b->n_devices, pa, (int)a->n_devices);
+    for (int32_t k = 0; k < a->n_devices; k++)
+        if (strcmp(a->device_names[k], b->device_names[k]))
+            return gp_errorf(err, "%s: device %d is '%s' where %s has '%s'", pb, (int)k, b->device_names[k], pa,
+                             a->device_names[k]);
+    for (int32_t j = 0; j < n_dev; j++)
+        if (!b->dev_trained[model_dev[j]])
+            return gp_errorf(err, "%s: the model never saw labels of device '%s' (it was held out or unselected)",
+                             pb, b->device_names[model_dev[j]]);
+    if (a->n_node_t != b->n_node_t || a->n_graph_t != b->n_graph_t)
+        return gp_errorf(err, "%s has %d node and %d graph targets where %s has %d and %d", pb, b->n_node_t,
+                         b->n_graph_t, pa, a->n_node_t, a->n_graph_t);
+    for (int t = 0; t < a->n_node_t + a->n_graph_t; t++) {
+        int node = t < a->n_node_t, k = node ? t : t - a->n_node_t;
+        const char *na = node ? a->node_t_names[k] : a->graph_t_names[k];
+        const char *nb = node ? b->node_t_names[k] : b->graph_t_names[k];
+        const char *ua = node ? a->node_t_units[k] : a->graph_t_units[k];
+        const char *ub = node ? b->node_t_units[k] : b->graph_t_units[k];
+        if (strcmp(na, nb) || strcmp(ua, ub))
+            return gp_errorf(err, "%s: %s target %d is '%s' (%s) where %s has '%s' (%s)", pb, node ? "node" : "graph",
+                             k, nb, ub, pa, na, ua);
+    }
+    return 0;
+}
+
+/* One checkpoint's predictions for every graph of d on the selected model
+ * devices. m is left built (its device vectors feed --embeddings); the
+ * caller frees it. */
+static int predict_member(const opts *o, const char *path, const checkpoint_meta *meta, const dataset *d,
+                          int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int warn, model *m,
+                          predictions *p, gp_error *err)
+{
+    unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
+    int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
+    batcher b;
+    memset(&b, 0, sizeof b);
+    float *desc = NULL;
+    double *prior_rates = NULL;
+    int64_t *ids = NULL;
+    int rc = -1;
+    if (checkpoint_targets_in(meta, d, node_t, graph_t, err) != 0) {
+        gp_error_prefix(err, "%s", path);
+        goto out;
+    }
+    int K = meta->cfg.n_descriptors;
+    if (!(desc = calloc((size_t)n_dev * K + 1, sizeof(float)))) {
+        gp_errorf(err, "out of memory");
+        goto out;
+    }
+    if (K) {
+        float *all = calloc((size_t)meta->n_devices * K, sizeof(float));
+        if (!all) {
+            gp_errorf(err, "out of memory");
+            goto out;
+        }
+        descriptor_normalise(all, meta->desc_raw, meta->n_devices, K, meta->desc_mean, meta->desc_std);
+        for (int32_t j = 0; j < n_dev; j++) memcpy(desc + j * K, all + model_dev[j] * K, (size_t)K * sizeof(float));
+        free(all);
+    }
+    batch_spec bs = checkpoint_batch_spec(meta, node_t, graph_t, o->batch, n_dev, model_dev, data_dev, desc);
+    if (!(prior_rates = malloc((size_t)(2 * n_dev + 1) * sizeof(double)))) {
+        gp_errorf(err, "out of memory");
+        goto out;
+    }
+    if (checkpoint_prior_spec(&bs, meta, meta->prior_rates, meta->device_names, n_dev, model_dev, prior_rates, node_pf,
+                              graph_pf, err) != 0) {
+        gp_error_prefix(err, "%s", path);
+        goto out;
+    }
+    if (batcher_init(&b, d, &bs, err) != 0) goto out;
+    phase("batcher");
+    if (model_build(m, &meta->cfg, &b.lim, err) != 0) goto out;
+    phase("model_build");
+    if (checkpoint_read_params(path, &m->params, 0, err) != 0) goto out;
+    phase("checkpoint params");
+    if (warn) warn_unseen(d, meta, &b);
+
+    int64_t G = d->graphs.n_graphs;
+    if (!(ids = malloc((size_t)G * sizeof(int64_t)))) {
+        gp_errorf(err, "out of memory");
+        goto out;
+    }
+    for (int64_t g = 0; g < G; g++) ids[g] = g;
+    predict_options po = {o->batch, o->embeddings != NULL, LOSS_MSE_LOG, 1.0f, 1.0f};
+    if (predict_run(p, m, &b, ids, G, &po, err) != 0) goto out;
+    phase("predict");
+    rc = 0;
+out:
+    batcher_free(&b);
+    free(ids);
+    free(desc);
+    free(prior_rates);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     phase(NULL);
@@ -367,21 +498,17 @@ int main(int argc, char **argv)
     gp_error err;
     checkpoint_meta meta;
     dataset d;
-    batcher b;
     model m;
     predictions p;
-    memset(&b, 0, sizeof b);
+    predict_ensemble ens;
     memset(&m, 0, sizeof m);
     memset(&p, 0, sizeof p);
+    memset(&ens, 0, sizeof ens);
     dataset_init(&d);
     int rc = 1;
     const char *hint = NULL;
-    float *desc = NULL;
-    double *prior_rates = NULL;
-    unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
     int32_t model_dev[MAX_DEV], data_dev[MAX_DEV], n_dev = 0;
     char *dev_names[MAX_DEV];
-    int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
 
     if (checkpoint_read_meta(o.checkpoint, &meta, &err) != 0) {
         hint = "the first argument must be a checkpoint written by gnntrain";
@@ -396,7 +523,7 @@ int main(int argc, char **argv)
         goto done;
     }
     {
-        const int64_t pairs = d.graphs.n_nodes * (o.n_devices ? o.n_devices : meta.n_devices);
+        const int64_t pairs = d.graphs.n_nodes * (o.n_devices ? o.n_devices : meta.n_devices) * (1 + o.n_members);
         const int jit = !strcmp(o.kernels, "jit") || (!strcmp(o.kernels, "auto") && pairs >= PREDICT_JIT_MIN_PAIRS);
         kernels_set_jit(jit);
         /* BLAS products run one at a time (see kernels.h): one thread unless asked */
@@ -437,56 +564,33 @@ int main(int argc, char **argv)
             if (!strcmp(d.device_names[k], meta.device_names[id])) data_dev[n_dev] = k;
         n_dev++;
     }
-    if (checkpoint_targets_in(&meta, &d, node_t, graph_t, &err) != 0) {
-        gp_error_prefix(&err, "%s", o.checkpoint);
+    if (predict_member(&o, o.checkpoint, &meta, &d, n_dev, model_dev, data_dev, !o.quiet, &m, &p, &err) != 0)
         goto done;
-    }
-    int K = meta.cfg.n_descriptors;
-    desc = calloc((size_t)n_dev * K + 1, sizeof(float));
-    if (!desc) {
-        gp_errorf(&err, "out of memory");
-        goto done;
-    }
-    if (K) {
-        float *all = calloc((size_t)meta.n_devices * K, sizeof(float));
-        if (!all) {
-            gp_errorf(&err, "out of memory");
-            goto done;
+    if (o.n_members) {
+        /* Each member is built, run and freed in turn: one model in memory
+         * besides the first (kept for --embeddings, which an ensemble
+         * refuses, and for simplicity). */
+        if (predict_ensemble_add(&ens, &p, &err) != 0) goto done;
+        for (int k = 0; k < o.n_members; k++) {
+            checkpoint_meta mk;
+            model mm;
+            predictions pk;
+            memset(&mm, 0, sizeof mm);
+            memset(&pk, 0, sizeof pk);
+            if (checkpoint_read_meta(o.members[k], &mk, &err) != 0) {
+                hint = "--ensemble takes checkpoints written by gnntrain";
+                goto done;
+            }
+            int bad = same_contract(&meta, o.checkpoint, &mk, o.members[k], n_dev, model_dev, &err) != 0 ||
+                      predict_member(&o, o.members[k], &mk, &d, n_dev, model_dev, data_dev, 0, &mm, &pk, &err) != 0 ||
+                      predict_ensemble_add(&ens, &pk, &err) != 0;
+            predictions_free(&pk);
+            model_free(&mm);
+            checkpoint_meta_free(&mk);
+            if (bad) goto done;
         }
-        descriptor_normalise(all, meta.desc_raw, meta.n_devices, K, meta.desc_mean, meta.desc_std);
-        for (int32_t j = 0; j < n_dev; j++) memcpy(desc + j * K, all + model_dev[j] * K, (size_t)K * sizeof(float));
-        free(all);
+        predict_ensemble_finish(&ens, &p);
     }
-    batch_spec bs = checkpoint_batch_spec(&meta, node_t, graph_t, o.batch, n_dev, model_dev, data_dev, desc);
-    if (!(prior_rates = malloc((size_t)(2 * n_dev + 1) * sizeof(double)))) {
-        gp_errorf(&err, "out of memory");
-        goto done;
-    }
-    if (checkpoint_prior_spec(&bs, &meta, meta.prior_rates, meta.device_names, n_dev, model_dev, prior_rates, node_pf,
-                              graph_pf, &err) != 0) {
-        gp_error_prefix(&err, "%s", o.checkpoint);
-        goto done;
-    }
-    if (batcher_init(&b, &d, &bs, &err) != 0) goto done;
-    phase("batcher");
-    if (model_build(&m, &meta.cfg, &b.lim, &err) != 0) goto done;
-    phase("model_build");
-    if (checkpoint_read_params(o.checkpoint, &m.params, 0, &err) != 0) goto done;
-    phase("checkpoint params");
-    if (!o.quiet) warn_unseen(&d, &meta, &b);
-
-    int64_t G = d.graphs.n_graphs;
-    int64_t *ids = malloc((size_t)G * sizeof(int64_t));
-    if (!ids) {
-        gp_errorf(&err, "out of memory");
-        goto done;
-    }
-    for (int64_t g = 0; g < G; g++) ids[g] = g;
-    predict_options po = {o.batch, o.embeddings != NULL, LOSS_MSE_LOG, 1.0f, 1.0f};
-    int prc2 = predict_run(&p, &m, &b, ids, G, &po, &err);
-    phase("predict");
-    free(ids);
-    if (prc2 != 0) goto done;
 
     /* Output, atomically when it goes to a file. */
     atomic_file af;
@@ -555,11 +659,9 @@ int main(int argc, char **argv)
 done:
     if (rc) fail(&err, hint);
     predictions_free(&p);
+    predict_ensemble_free(&ens);
     model_free(&m);
-    batcher_free(&b);
     dataset_free(&d);
     checkpoint_meta_free(&meta);
-    free(desc);
-    free(prior_rates);
     return rc;
 }

@@ -89,7 +89,7 @@ static void csv_field(FILE *f, const char *s)
 void report_write_csv(FILE *f, const dataset *d, const predictions *p, const report_names *names)
 {
     const graph_set *s = &d->graphs;
-    fprintf(f, "graph,node,op,device,target,predicted,measured\n");
+    fprintf(f, "graph,node,op,device,target,predicted,measured%s\n", p->graph_spread ? ",spread_ln" : "");
     for (int64_t k = 0; k < p->n_graphs; k++) {
         int64_t g = p->graph_ids[k], first = p->node_first[k], cnt = p->node_first[k + 1] - first;
         for (int32_t dv = 0; dv < p->n_dev; dv++) {
@@ -102,6 +102,7 @@ void report_write_csv(FILE *f, const dataset *d, const predictions *p, const rep
                 csv_field(f, names->graph_t_names[t]);
                 fprintf(f, ",%.9g,", p->graph_pred[i]);
                 if (!isnan(p->graph_true[i])) fprintf(f, "%.9g", p->graph_true[i]);
+                if (p->graph_spread) fprintf(f, ",%.6g", p->graph_spread[i]);
                 fputc('\n', f);
             }
             for (int64_t v = 0; v < cnt; v++)
@@ -116,6 +117,7 @@ void report_write_csv(FILE *f, const dataset *d, const predictions *p, const rep
                     csv_field(f, names->node_t_names[t]);
                     fprintf(f, ",%.9g,", p->node_pred[i]);
                     if (!isnan(p->node_true[i])) fprintf(f, "%.9g", p->node_true[i]);
+                    if (p->node_spread) fprintf(f, ",%.6g", p->node_spread[i]);
                     fputc('\n', f);
                 }
         }

@@ -25,7 +25,8 @@ typedef struct report_names {
 cJSON *report_metrics(FILE *f, const char *title, const predictions *p, const report_names *names);
 
 /* Every prediction as CSV rows "graph,node,op,device,target,predicted,measured"
- * (node and op empty for whole-graph rows; measured empty when unlabelled). */
+ * (node and op empty for whole-graph rows; measured empty when unlabelled),
+ * and a last column spread_ln for an ensemble's predictions. */
 void report_write_csv(FILE *f, const dataset *d, const predictions *p, const report_names *names);
 
 /* metrics of one (level, target, device) column; returns n used. */

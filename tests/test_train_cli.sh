@@ -341,6 +341,48 @@ for bad_file in unknown:"rep_unknown.csv:3: no graph named 'nope'" zero:"rep_zer
     [ $? -eq 1 ] && grep -qF "$want" "$WORK/err.txt" && ok || bad "--graph-repeats $name: want '$want' ($(cat "$WORK/err.txt"))"
 done
 
+# 7e. Ensembles (gnnpredict --ensemble): a second seed's model beside a;
+# every prediction is the geometric mean of the two members' and spread_ln
+# the sd of their logs; a model with itself has no spread; members that
+# never saw a device asked for are refused by name; no --embeddings with it.
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/s6.h5" "${COMMON[@]}" --seed 6 && ok || bad "gnntrain seed 6"
+"$BUILD/gnnpredict" "$WORK/s6.h5" "$WORK/d.h5" --format csv -o "$WORK/s6_all.csv" -q --kernels jit && ok || bad "gnnpredict seed 6"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d.h5" --ensemble "$WORK/s6.h5" --format csv -o "$WORK/ens.csv" -q --kernels jit \
+    && ok || bad "gnnpredict --ensemble"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d.h5" --ensemble "$WORK/a.h5" --format csv -o "$WORK/ens_self.csv" -q --kernels jit \
+    && ok || bad "gnnpredict --ensemble (itself)"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/s6.h5" > "$WORK/ens.txt" 2>/dev/null \
+    && grep -q "predicted .* ms +-" "$WORK/ens.txt" && ok || bad "ensemble table shows the spread"
+$PY - "$WORK" <<'PY' && ok || bad "ensemble: geometric mean and spread"
+import csv, math, sys
+w = sys.argv[1]
+rows = lambda n: list(csv.DictReader(open(f"{w}/{n}")))
+a, b, e, s = rows("p_all.csv"), rows("s6_all.csv"), rows("ens.csv"), rows("ens_self.csv")
+assert len(a) == len(b) == len(e) == len(s) > 1000, (len(a), len(b), len(e))
+assert "spread_ln" in e[0] and "spread_ln" not in a[0]
+differ = 0
+for x, y, z, t in zip(a, b, e, s):
+    key = [x[k] for k in ("graph", "node", "device", "target")]
+    assert key == [z[k] for k in ("graph", "node", "device", "target")], key
+    pa, pb, pe = float(x["predicted"]), float(y["predicted"]), float(z["predicted"])
+    assert abs(pe / math.sqrt(pa * pb) - 1) < 1e-6, (key, pa, pb, pe)
+    assert abs(float(z["spread_ln"]) - abs(math.log(pa / pb)) / 2) < 1e-5, (key, z["spread_ln"], pa, pb)
+    assert z["measured"] == x["measured"]
+    assert abs(float(t["predicted"]) / pa - 1) < 1e-7 and float(t["spread_ln"]) == 0.0, t
+    differ += abs(math.log(pa / pb)) > 1e-3
+assert differ > len(a) // 2, ("the two seeds should disagree", differ)
+PY
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/h.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "h.h5: the model never saw labels of device 'synth_slow'" "$WORK/err.txt" && ok || bad "ensemble of other devices: $(cat "$WORK/err.txt")"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/h.h5" --device synth_fast -q >/dev/null \
+    && ok || bad "an ensemble member needs only the devices asked for"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/nope.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "nope.h5" "$WORK/err.txt" && ok || bad "missing ensemble member"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/d.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "expected 'gnnperf-checkpoint'" "$WORK/err.txt" && ok || bad "dataset as ensemble member"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/s6.h5" --embeddings "$WORK/x.h5" -q 2>/dev/null
+[ $? -eq 2 ] && ok || bad "--ensemble with --embeddings must be a usage error"
+
 # 8. Bad arguments and files: clear errors, exit status, nothing written.
 "$BUILD/gnntrain" "$WORK/missing.h5" -o "$WORK/x.h5" -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q missing.h5 "$WORK/err.txt" && ok || bad "missing dataset"
 "$BUILD/gnntrain" "$WORK/d.h5" -q 2>/dev/null; [ $? -eq 2 ] && ok || bad "no -o must be a usage error"
