@@ -85,6 +85,15 @@ Protocol:
     predictions, averaged in log space over the seeds, are scored like the
     per-configuration row of step 6, and the target is checked on them.
 
+ 8. Baselines on the block table (with step 7): ridge, XGBoost and a
+    Gaussian process (ARD RBF kernel plus noise, fitted by marginal
+    likelihood) per device and target on log(label), trained on the same
+    block-table rows as step 7 (its validation rows choose ridge's alpha and
+    XGBoost's rounds, then join the fit); features: the block type, log H,
+    log Cin, log Cout, expansion, kernel, stride, groups and the block
+    graph's log FLOPs and log bytes from the C cost model. Scored like step
+    7 on the held-out configurations.
+
 Writes results.json in --work (all metrics, the held-out configurations with
 label, prediction and spread of their node predictions) and prints the tables
 with the issue's target beside them.
@@ -93,8 +102,9 @@ with the issue's target beside them.
                                [--epochs 60] [--layers 7] [--threads N] [--include-fixed]
                                [--block-ensemble 5] [--block-epochs 600]
 
-Needs ../shared/data (or $GNNPERF_SHARED/data) and a build (build/gnndata,
-gnntrain, gnnpredict).
+Needs ../shared/data (or $GNNPERF_SHARED/data), a build (build/gnndata,
+gnntrain, gnnpredict) and, for step 8, Debian's python3-sklearn and
+python3-xgboost.
 """
 import argparse
 import csv
@@ -105,6 +115,7 @@ import re
 import shlex
 import subprocess
 import sys
+import warnings
 
 import h5py
 import numpy as np
@@ -278,6 +289,82 @@ def block_graph_method(a, d, held, gnndata, gnntrain, gnnpredict):
                     logp.setdefault((r["graph"], r["device"], r["target"]), []).append(
                         float(np.log(max(float(r["predicted"]), 1e-30))))
     return {k: float(np.exp(np.mean(v))) for k, v in logp.items()}
+
+
+KEY_FIELDS = ("H", "W", "Cin", "Cout", "exp", "kernel", "stride", "group")
+
+
+def key_features(key):
+    """A block-table key (e.g. ConvBlock_H112_W112_Cin16_Cout16_exp1_kernel3_stride1_group1) as
+    (type, {field: value}); fields a type lacks are absent."""
+    typ, _, rest = key.partition("_")
+    vals = {m.group(1): float(m.group(2)) for m in re.finditer(r"([A-Za-z]+?)(\d+)(?:_|$)", rest)}
+    return typ, vals
+
+
+def block_table_baselines(a, threads):
+    """Step 8 of the docstring: ridge, XGBoost and a Gaussian process on the block-table rows the
+    block-graph model trains on (block_split.csv's train part; its val part tunes ridge's alpha and
+    XGBoost's rounds, then joins the fit), per device and target on log(label). Features: the
+    block type (one-hot), log H, log Cin, log Cout, expansion, kernel, stride, groups, and log(1 +
+    FLOPs) and log(1 + bytes) of the whole block graph from the C cost model (the cached feature
+    columns of blocks_all.h5). Returns {method: {(key, device, target): prediction}}."""
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+    from sklearn.linear_model import Ridge
+    import xgboost as xgb
+    part = {r["graph"]: r["part"] for r in csv.DictReader(open(os.path.join(a.work, "block_split.csv")))}
+    labels = {}
+    for r in csv.DictReader(open(os.path.join(a.work, "block_labels_all.csv"), newline="")):
+        labels[(r["graph"], r["device"], r["target"])] = float(r["value"])
+    with h5py.File(os.path.join(a.work, "blocks_all.h5"), "r") as f:
+        gnames = [x.decode() if isinstance(x, bytes) else x for x in f["graphs/names"][()]]
+        off = f["graphs/node_offsets"][()]
+        cols = [c.decode() if isinstance(c, bytes) else c for c in f["nodes/features"].attrs["column_names"]]
+        feat = f["nodes/features"][()]
+    lin = lambda c: 10.0 ** feat[:, cols.index(c)].astype(np.float64) - 1.0     # noqa: E731
+    flops, nbytes = lin("log_flops"), lin("log_bytes_in") + lin("log_bytes_out") + lin("log_bytes_param")
+    types = sorted({key_features(k)[0] for k in gnames})
+    X = {}
+    for gi, k in enumerate(gnames):
+        typ, v = key_features(k)
+        X[k] = [float(typ == t) for t in types] + [
+            np.log(v.get("H", 1.0)), np.log(v.get("Cin", 1.0)), np.log(v.get("Cout", 1.0)), v.get("exp", 1.0),
+            v.get("kernel", 1.0), v.get("stride", 1.0), v.get("group", 1.0),
+            np.log1p(flops[off[gi]:off[gi + 1]].sum()), np.log1p(nbytes[off[gi]:off[gi + 1]].sum())]
+    out = {"ridge, block configuration": {}, "XGBoost, block configuration": {},
+           "Gaussian process, block configuration": {}}
+    for dv, t in PAIRS:
+        have = [k for k in gnames if labels.get((k, dv, t), 0.0) > 0.0]
+        fit = [k for k in have if part.get(k) == "train"]
+        val = [k for k in have if part.get(k) == "val"]
+        test = [k for k in gnames if part.get(k) == "test"]
+        A = lambda ks: np.array([X[k] for k in ks])                                 # noqa: E731
+        y = lambda ks: np.log([labels[(k, dv, t)] for k in ks])                     # noqa: E731
+        mu, sd = A(fit + val).mean(0), A(fit + val).std(0) + 1e-9
+        Z = lambda ks: (A(ks) - mu) / sd                                            # noqa: E731
+        grid = [float(x) for x in np.logspace(-4, 3, 15)]
+        alpha = grid[int(np.argmin([np.mean((Ridge(alpha=g).fit(Z(fit), y(fit)).predict(Z(val)) - y(val)) ** 2)
+                                    for g in grid]))]
+        preds = {"ridge, block configuration": Ridge(alpha=alpha).fit(Z(fit + val), y(fit + val)).predict(Z(test))}
+        params = {"objective": "reg:squarederror", "eta": 0.05, "max_depth": 4, "subsample": 0.8,
+                  "colsample_bytree": 0.8, "seed": a.seed, "nthread": threads}
+        b = xgb.train(params, xgb.DMatrix(Z(fit), label=y(fit)), num_boost_round=3000,
+                      evals=[(xgb.DMatrix(Z(val), label=y(val)), "val")], early_stopping_rounds=100,
+                      verbose_eval=False)
+        b = xgb.train(params, xgb.DMatrix(Z(fit + val), label=y(fit + val)), num_boost_round=b.best_iteration + 1)
+        preds["XGBoost, block configuration"] = b.predict(xgb.DMatrix(Z(test)))
+        # ARD RBF plus noise; hyperparameters by marginal likelihood on the training rows (no val needed)
+        kern = ConstantKernel(1.0) * RBF(np.ones(len(mu))) + WhiteKernel(1e-3)
+        gp = GaussianProcessRegressor(kern, normalize_y=True, n_restarts_optimizer=2, random_state=a.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # length scales at their bounds: irrelevant features
+            gp.fit(Z(fit + val), y(fit + val))
+        preds["Gaussian process, block configuration"] = gp.predict(Z(test))
+        for meth, p in preds.items():
+            for k, v in zip(test, p):
+                out[meth][(k, dv, t)] = float(np.exp(v))
+    return out
 
 
 def main():
@@ -491,6 +578,8 @@ def main():
     # --- 7. block graphs (scored with the rest in step 6) ------------------------------
     block_pred = block_graph_method(a, d, held, gnndata, gnntrain, gnnpredict) if a.block_ensemble else {}
     BG = f"gnnperf, block graphs ({a.block_ensemble}-seed ensemble)"
+    # --- 8. baselines on the block table's configurations -------------------------------
+    table_pred = block_table_baselines(a, a.threads) if block_pred else {}
 
     # --- 6. score -------------------------------------------------------------------
     results = {"archs": a.archs, "n_graphs": len(graphs), "seed": a.seed, "holdout_frac": a.holdout_frac,
@@ -524,6 +613,8 @@ def main():
             "gnnperf, seen configurations (in-sample)": metrics([per_conf[k] for k in sk],
                                                                 [conf_truth[(k, dv, t)] for k in sk]),
         }
+        for meth, tp in table_pred.items():
+            m[meth] = metrics([tp[(k, dv, t)] for k in hk], yh)
         if block_pred:
             m[BG] = metrics([block_pred[(k, dv, t)] for k in hk], yh)
             m[BG + ", seen (in-sample)"] = metrics([block_pred[(k, dv, t)] for k in sk],
@@ -555,7 +646,7 @@ def main():
     print("held-out configurations scored / with label 0 (not scored) / held-out nodes scored: " +
           ", ".join(f"{c} {P[c]['held_out_scored']}/{P[c]['held_out_zero_label']}/"
                     f"{rows[c]['gnnperf, per node']['n']}" for c in colsn))
-    methods = ([BG] if block_pred else []) + [
+    methods = ([BG] if block_pred else []) + list(table_pred) + [
         "gnnperf, per configuration", "gnnperf, per node", "log-linear, block FLOPs + bytes",
         "log-linear, anchor-node FLOPs + bytes", "gnnperf, seen configurations (in-sample)"] + (
         [BG + ", seen (in-sample)"] if block_pred else [])
