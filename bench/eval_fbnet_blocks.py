@@ -108,6 +108,7 @@ python3-xgboost.
 """
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import random
@@ -120,7 +121,7 @@ import warnings
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, featurizer_version, spearman
+from evalcommon import ROOT, featurizer_version, fit_ridge, fit_xgboost, spearman
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -291,7 +292,17 @@ def block_graph_method(a, d, held, gnndata, gnntrain, gnnpredict):
     return {k: float(np.exp(np.mean(v))) for k, v in logp.items()}
 
 
-KEY_FIELDS = ("H", "W", "Cin", "Cout", "exp", "kernel", "stride", "group")
+def cost_columns(h5_path):
+    """(graph names, node names, node offsets, FLOPs, bytes) per node of a packed dataset, from the C
+    cost model's cached feature columns (log_flops, log_bytes_in/out/param are log10(1 + x))."""
+    with h5py.File(h5_path, "r") as f:
+        gnames = [x.decode() if isinstance(x, bytes) else x for x in f["graphs/names"][()]]
+        nnames = [x.decode() if isinstance(x, bytes) else x for x in f["nodes/names"][()]]
+        off = f["graphs/node_offsets"][()]
+        cols = [c.decode() if isinstance(c, bytes) else c for c in f["nodes/features"].attrs["column_names"]]
+        feat = f["nodes/features"][()]
+    lin = lambda c: 10.0 ** feat[:, cols.index(c)].astype(np.float64) - 1.0     # noqa: E731
+    return gnames, nnames, off, lin("log_flops"), lin("log_bytes_in") + lin("log_bytes_out") + lin("log_bytes_param")
 
 
 def key_features(key):
@@ -302,69 +313,69 @@ def key_features(key):
     return typ, vals
 
 
-def block_table_baselines(a, threads):
+TABLE_BASELINES = ("ridge, block configuration", "XGBoost, block configuration",
+                   "Gaussian process, block configuration")
+
+
+def block_table_baselines(a):
     """Step 8 of the docstring: ridge, XGBoost and a Gaussian process on the block-table rows the
     block-graph model trains on (block_split.csv's train part; its val part tunes ridge's alpha and
     XGBoost's rounds, then joins the fit), per device and target on log(label). Features: the
     block type (one-hot), log H, log Cin, log Cout, expansion, kernel, stride, groups, and log(1 +
-    FLOPs) and log(1 + bytes) of the whole block graph from the C cost model (the cached feature
-    columns of blocks_all.h5). Returns {method: {(key, device, target): prediction}}."""
-    from sklearn.gaussian_process import GaussianProcessRegressor
-    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-    from sklearn.linear_model import Ridge
-    import xgboost as xgb
+    FLOPs) and log(1 + bytes) of the whole block graph. Returns {method: {(key, device, target):
+    prediction}}; methods whose Python module is missing are left out with a note."""
+    have_sk = have_xgb = True
+    try:
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+    except ImportError:
+        have_sk = False
+        print("note: skipping the ridge and Gaussian-process baselines: python module sklearn missing "
+              "(apt-get install python3-sklearn)", file=sys.stderr)
+    if importlib.util.find_spec("xgboost") is None:
+        have_xgb = False
+        print("note: skipping the XGBoost baseline: python module xgboost missing "
+              "(apt-get install python3-xgboost)", file=sys.stderr)
     part = {r["graph"]: r["part"] for r in csv.DictReader(open(os.path.join(a.work, "block_split.csv")))}
     labels = {}
     for r in csv.DictReader(open(os.path.join(a.work, "block_labels_all.csv"), newline="")):
         labels[(r["graph"], r["device"], r["target"])] = float(r["value"])
-    with h5py.File(os.path.join(a.work, "blocks_all.h5"), "r") as f:
-        gnames = [x.decode() if isinstance(x, bytes) else x for x in f["graphs/names"][()]]
-        off = f["graphs/node_offsets"][()]
-        cols = [c.decode() if isinstance(c, bytes) else c for c in f["nodes/features"].attrs["column_names"]]
-        feat = f["nodes/features"][()]
-    lin = lambda c: 10.0 ** feat[:, cols.index(c)].astype(np.float64) - 1.0     # noqa: E731
-    flops, nbytes = lin("log_flops"), lin("log_bytes_in") + lin("log_bytes_out") + lin("log_bytes_param")
+    gnames, _, off, flops, nbytes = cost_columns(os.path.join(a.work, "blocks_all.h5"))
     types = sorted({key_features(k)[0] for k in gnames})
-    X = {}
+    X = []
     for gi, k in enumerate(gnames):
         typ, v = key_features(k)
-        X[k] = [float(typ == t) for t in types] + [
+        X.append([float(typ == t) for t in types] + [
             np.log(v.get("H", 1.0)), np.log(v.get("Cin", 1.0)), np.log(v.get("Cout", 1.0)), v.get("exp", 1.0),
             v.get("kernel", 1.0), v.get("stride", 1.0), v.get("group", 1.0),
-            np.log1p(flops[off[gi]:off[gi + 1]].sum()), np.log1p(nbytes[off[gi]:off[gi + 1]].sum())]
-    out = {"ridge, block configuration": {}, "XGBoost, block configuration": {},
-           "Gaussian process, block configuration": {}}
+            np.log1p(flops[off[gi]:off[gi + 1]].sum()), np.log1p(nbytes[off[gi]:off[gi + 1]].sum())])
+    X = np.array(X)
+    out = {m: {} for m in TABLE_BASELINES}
+    test = np.array([i for i, k in enumerate(gnames) if part.get(k) == "test"])
     for dv, t in PAIRS:
-        have = [k for k in gnames if labels.get((k, dv, t), 0.0) > 0.0]
-        fit = [k for k in have if part.get(k) == "train"]
-        val = [k for k in have if part.get(k) == "val"]
-        test = [k for k in gnames if part.get(k) == "test"]
-        A = lambda ks: np.array([X[k] for k in ks])                                 # noqa: E731
-        y = lambda ks: np.log([labels[(k, dv, t)] for k in ks])                     # noqa: E731
-        mu, sd = A(fit + val).mean(0), A(fit + val).std(0) + 1e-9
-        Z = lambda ks: (A(ks) - mu) / sd                                            # noqa: E731
-        grid = [float(x) for x in np.logspace(-4, 3, 15)]
-        alpha = grid[int(np.argmin([np.mean((Ridge(alpha=g).fit(Z(fit), y(fit)).predict(Z(val)) - y(val)) ** 2)
-                                    for g in grid]))]
-        preds = {"ridge, block configuration": Ridge(alpha=alpha).fit(Z(fit + val), y(fit + val)).predict(Z(test))}
-        params = {"objective": "reg:squarederror", "eta": 0.05, "max_depth": 4, "subsample": 0.8,
-                  "colsample_bytree": 0.8, "seed": a.seed, "nthread": threads}
-        b = xgb.train(params, xgb.DMatrix(Z(fit), label=y(fit)), num_boost_round=3000,
-                      evals=[(xgb.DMatrix(Z(val), label=y(val)), "val")], early_stopping_rounds=100,
-                      verbose_eval=False)
-        b = xgb.train(params, xgb.DMatrix(Z(fit + val), label=y(fit + val)), num_boost_round=b.best_iteration + 1)
-        preds["XGBoost, block configuration"] = b.predict(xgb.DMatrix(Z(test)))
-        # ARD RBF plus noise; hyperparameters by marginal likelihood on the training rows (no val needed)
-        kern = ConstantKernel(1.0) * RBF(np.ones(len(mu))) + WhiteKernel(1e-3)
-        gp = GaussianProcessRegressor(kern, normalize_y=True, n_restarts_optimizer=2, random_state=a.seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")     # length scales at their bounds: irrelevant features
-            gp.fit(Z(fit + val), y(fit + val))
-        preds["Gaussian process, block configuration"] = gp.predict(Z(test))
+        y = np.array([np.log(labels[(k, dv, t)]) if labels.get((k, dv, t), 0.0) > 0.0 else np.nan
+                      for k in gnames])
+        fit = np.array([i for i, k in enumerate(gnames) if part.get(k) == "train" and np.isfinite(y[i])])
+        val = np.array([i for i, k in enumerate(gnames) if part.get(k) == "val" and np.isfinite(y[i])])
+        train = np.concatenate([fit, val])
+        mu, sd = X[train].mean(0), X[train].std(0)
+        Z = (X - mu) / np.where(sd < 1e-6, 1.0, sd)      # a column constant in training is left at 0
+        preds = {}
+        if have_sk:
+            preds["ridge, block configuration"] = fit_ridge(Z, y, fit, val, train, test, a.seed)[0]
+            # ARD RBF plus noise; hyperparameters by marginal likelihood on the training rows
+            gp = GaussianProcessRegressor(ConstantKernel(1.0) * RBF(np.ones(X.shape[1])) + WhiteKernel(1e-3),
+                                          normalize_y=True, n_restarts_optimizer=2, random_state=a.seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")     # length scales at their bounds: irrelevant features
+                gp.fit(Z[train], y[train])
+            preds["Gaussian process, block configuration"] = gp.predict(Z[test])
+        if have_xgb:
+            preds["XGBoost, block configuration"] = fit_xgboost(Z, y, fit, val, train, test, a.seed, a.threads)[0]
         for meth, p in preds.items():
-            for k, v in zip(test, p):
-                out[meth][(k, dv, t)] = float(np.exp(v))
-    return out
+            for i, v in zip(test, p):
+                out[meth][(gnames[i], dv, t)] = float(np.exp(v))
+    return {m: v for m, v in out.items() if v}
 
 
 def main():
@@ -547,15 +558,7 @@ def main():
     os.replace(pcsv + ".tmp", pcsv)
 
     # --- baselines: FLOPs and bytes from the cost model ------------------------
-    with h5py.File(ds, "r") as f:
-        gnames = [x.decode() if isinstance(x, bytes) else x for x in f["graphs/names"][()]]
-        nnames = [x.decode() if isinstance(x, bytes) else x for x in f["nodes/names"][()]]
-        off = f["graphs/node_offsets"][()]
-        cols = [c.decode() if isinstance(c, bytes) else c for c in f["nodes/features"].attrs["column_names"]]
-        feat = f["nodes/features"][()]
-    lin = lambda c: 10.0 ** feat[:, cols.index(c)].astype(np.float64) - 1.0     # noqa: E731
-    flops = lin("log_flops")
-    nbytes = lin("log_bytes_in") + lin("log_bytes_out") + lin("log_bytes_param")
+    gnames, nnames, off, flops, nbytes = cost_columns(ds)
     row = {}
     for gi, g in enumerate(gnames):
         for j in range(off[gi], off[gi + 1]):
@@ -579,7 +582,7 @@ def main():
     block_pred = block_graph_method(a, d, held, gnndata, gnntrain, gnnpredict) if a.block_ensemble else {}
     BG = f"gnnperf, block graphs ({a.block_ensemble}-seed ensemble)"
     # --- 8. baselines on the block table's configurations -------------------------------
-    table_pred = block_table_baselines(a, a.threads) if block_pred else {}
+    table_pred = block_table_baselines(a) if block_pred else {}
 
     # --- 6. score -------------------------------------------------------------------
     results = {"archs": a.archs, "n_graphs": len(graphs), "seed": a.seed, "holdout_frac": a.holdout_frac,

@@ -69,7 +69,7 @@ try:
 except ImportError:
     sys.exit("eval_indevice_nb201: needs numpy (apt-get install python3-numpy)")
 
-from evalcommon import ROOT, featurizer_version, rank  # noqa: E402
+from evalcommon import ROOT, featurizer_version, fit_ridge, fit_xgboost, rank  # noqa: E402
 from evalcommon import data_dir as _data_dir  # noqa: E402
 from evalcommon import run as _run  # noqa: E402
 
@@ -150,33 +150,7 @@ def metrics(pred, true):
             "n": int(len(true))}
 
 
-# ---------------------------------------------------------------- baselines
-
-def fit_ridge(X, y, fit, val, train, test, seed):
-    from sklearn.linear_model import Ridge
-    grid = [float(a) for a in np.logspace(-6, 3, 19)]
-    errs = []
-    for a in grid:
-        m = Ridge(alpha=a).fit(X[fit], y[fit])
-        errs.append(float(np.mean((m.predict(X[val]) - y[val]) ** 2)))
-    alpha = grid[int(np.argmin(errs))]
-    m = Ridge(alpha=alpha).fit(X[train], y[train])
-    return m.predict(X[test]), {"alpha": alpha}
-
-
-def fit_xgboost(X, y, fit, val, train, test, seed, threads):
-    import xgboost as xgb
-    params = {"objective": "reg:squarederror", "eta": 0.05, "max_depth": 6, "subsample": 0.8,
-              "colsample_bytree": 0.8, "min_child_weight": 1, "seed": seed, "nthread": threads}
-    dfit, dval = xgb.DMatrix(X[fit], label=y[fit]), xgb.DMatrix(X[val], label=y[val])
-    b = xgb.train(params, dfit, num_boost_round=3000, evals=[(dval, "val")], early_stopping_rounds=100,
-                  verbose_eval=False)
-    rounds = int(b.best_iteration) + 1
-    b = xgb.train(params, xgb.DMatrix(X[train], label=y[train]), num_boost_round=rounds)
-    return b.predict(xgb.DMatrix(X[test])), {"rounds": rounds}
-
-
-# ---------------------------------------------------------------- gnnperf
+# ---------------------------------------------------------------- gnnperf (baselines: evalcommon)
 
 def gnn_predictions(a, d, devices, split, lat, seed, out_dir):
     """Trains the one multi-device model with gnntrain --seed SEED (models, logs and predictions

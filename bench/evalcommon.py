@@ -1,5 +1,6 @@
 """What the evaluation scripts in bench/ share: where the public data is,
-running the built tools, rank statistics and HELP's middle-80% rule.
+running the built tools, rank statistics, HELP's middle-80% rule and the
+ridge and XGBoost baselines.
 
 Imported by eval_help_nb201.py, eval_help_fbnet.py, eval_indevice_nb201.py,
 eval_fbnet_blocks.py and eval_neusight.py (their folder is first on sys.path when they run).
@@ -79,3 +80,32 @@ def add_fewshot_args(ap, work_default):
     ap.add_argument("--steps", type=int, default=300, help="gnnadapt optimizer steps")
     ap.add_argument("--anchor", type=float, default=0.0,
                     help="gnnadapt --anchor: pull the adapted heads toward the source model (0 = none)")
+
+
+# Baselines: fit on rows `fit`, choose the hyperparameter on rows `val`, refit on
+# rows `train` (fit and val) and predict rows `test` (index arrays into X and y).
+# Return (predictions, {chosen hyperparameters}). sklearn and xgboost are
+# imported here, so callers can check for them first and skip with a note.
+
+def fit_ridge(X, y, fit, val, train, test, seed):
+    from sklearn.linear_model import Ridge
+    grid = [float(a) for a in np.logspace(-6, 3, 19)]
+    errs = []
+    for a in grid:
+        m = Ridge(alpha=a).fit(X[fit], y[fit])
+        errs.append(float(np.mean((m.predict(X[val]) - y[val]) ** 2)))
+    alpha = grid[int(np.argmin(errs))]
+    m = Ridge(alpha=alpha).fit(X[train], y[train])
+    return m.predict(X[test]), {"alpha": alpha}
+
+
+def fit_xgboost(X, y, fit, val, train, test, seed, threads):
+    import xgboost as xgb
+    params = {"objective": "reg:squarederror", "eta": 0.05, "max_depth": 6, "subsample": 0.8,
+              "colsample_bytree": 0.8, "min_child_weight": 1, "seed": seed, "nthread": threads}
+    dfit, dval = xgb.DMatrix(X[fit], label=y[fit]), xgb.DMatrix(X[val], label=y[val])
+    b = xgb.train(params, dfit, num_boost_round=3000, evals=[(dval, "val")], early_stopping_rounds=100,
+                  verbose_eval=False)
+    rounds = int(b.best_iteration) + 1
+    b = xgb.train(params, xgb.DMatrix(X[train], label=y[train]), num_boost_round=rounds)
+    return b.predict(xgb.DMatrix(X[test])), {"rounds": rounds}

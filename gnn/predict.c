@@ -1,5 +1,6 @@
 #include "predict.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +20,24 @@ void predictions_free(predictions *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Sums ln(member) into sum (and ln^2 into sq); a value that is not positive
- * poisons its slot with NaN. */
-static void add_logs(double *sum, double *sq, const double *member, int64_t n, int first)
+/* ln of a prediction; one that underflowed to 0 counts as the smallest
+ * positive double rather than poisoning the mean. */
+static double ln_pred(double x) { return isnan(x) ? NAN : log(fmax(x, DBL_MIN)); }
+
+/* Welford's update of the running mean and sum of squared deviations of
+ * ln(member) over n members (n counts this one). */
+static void add_logs(double *mean, double *m2, const double *member, int64_t len, int n)
 {
-    for (int64_t i = 0; i < n; i++) {
-        double l = member[i] > 0 ? log(member[i]) : NAN;
-        sum[i] = first ? l : sum[i] + l;
-        sq[i] = first ? l * l : sq[i] + l * l;
+    for (int64_t i = 0; i < len; i++) {
+        double l = ln_pred(member[i]);
+        if (n == 1) {
+            mean[i] = l;
+            m2[i] = 0.0;
+            continue;
+        }
+        double delta = l - mean[i];
+        mean[i] += delta / n;
+        m2[i] += delta * (l - mean[i]);
     }
 }
 
@@ -35,40 +46,38 @@ int predict_ensemble_add(predict_ensemble *ens, predictions *member, gp_error *e
     predictions *p = &ens->p;
     int64_t ng = member->n_graphs * member->n_dev * member->Tg, nn = member->n_nodes * member->n_dev * member->Tn;
     if (ens->n_members == 0) {
-        double *gsq = malloc((size_t)(ng + 1) * sizeof(double)), *nsq = malloc((size_t)(nn + 1) * sizeof(double));
-        if (!gsq || !nsq) {
-            free(gsq);
-            free(nsq);
+        double *gm2 = malloc((size_t)(ng + 1) * sizeof(double)), *nm2 = malloc((size_t)(nn + 1) * sizeof(double));
+        if (!gm2 || !nm2) {
+            free(gm2);
+            free(nm2);
             return gp_errorf(err, "out of memory for the ensemble");
         }
         *p = *member;
         memset(member, 0, sizeof *member);
-        ens->graph_sq = gsq;
-        ens->node_sq = nsq;
-        add_logs(p->graph_pred, gsq, p->graph_pred, ng, 1);
-        add_logs(p->node_pred, nsq, p->node_pred, nn, 1);
+        ens->graph_m2 = gm2;
+        ens->node_m2 = nm2;
+        /* The first member's prediction arrays become the running means. */
+        add_logs(p->graph_pred, gm2, p->graph_pred, ng, 1);
+        add_logs(p->node_pred, nm2, p->node_pred, nn, 1);
         ens->n_members = 1;
         return 0;
     }
     if (member->n_graphs != p->n_graphs || member->n_nodes != p->n_nodes || member->n_dev != p->n_dev ||
         member->Tg != p->Tg || member->Tn != p->Tn ||
         memcmp(member->graph_ids, p->graph_ids, (size_t)p->n_graphs * sizeof(int64_t)))
-        return gp_errorf(err, "ensemble member %d predicted other graphs, devices or targets than the first",
-                         ens->n_members + 1);
-    add_logs(p->graph_pred, ens->graph_sq, member->graph_pred, ng, 0);
-    add_logs(p->node_pred, ens->node_sq, member->node_pred, nn, 0);
+        return gp_errorf(err, "this ensemble member predicted other graphs, devices or targets than the first");
     ens->n_members++;
+    add_logs(p->graph_pred, ens->graph_m2, member->graph_pred, ng, ens->n_members);
+    add_logs(p->node_pred, ens->node_m2, member->node_pred, nn, ens->n_members);
     return 0;
 }
 
-/* sum, sq (sums of ln and ln^2 over n members) -> geometric mean in sum,
- * standard deviation of ln in sq. */
-static void finish_logs(double *sum, double *sq, int64_t len, int n)
+/* mean of ln -> geometric mean; m2 -> population standard deviation of ln. */
+static void finish_logs(double *mean, double *m2, int64_t len, int n)
 {
     for (int64_t i = 0; i < len; i++) {
-        double mean = sum[i] / n, var = sq[i] / n - mean * mean;
-        sum[i] = exp(mean);
-        sq[i] = isnan(var) ? NAN : sqrt(var > 0 ? var : 0.0);
+        mean[i] = exp(mean[i]);
+        m2[i] = isnan(m2[i]) ? NAN : sqrt(fmax(m2[i], 0.0) / n);
     }
 }
 
@@ -76,11 +85,11 @@ void predict_ensemble_finish(predict_ensemble *ens, predictions *out)
 {
     predictions *p = &ens->p;
     if (ens->n_members > 0) {
-        finish_logs(p->graph_pred, ens->graph_sq, p->n_graphs * p->n_dev * p->Tg, ens->n_members);
-        finish_logs(p->node_pred, ens->node_sq, p->n_nodes * p->n_dev * p->Tn, ens->n_members);
-        p->graph_spread = ens->graph_sq;
-        p->node_spread = ens->node_sq;
-        ens->graph_sq = ens->node_sq = NULL;
+        finish_logs(p->graph_pred, ens->graph_m2, p->n_graphs * p->n_dev * p->Tg, ens->n_members);
+        finish_logs(p->node_pred, ens->node_m2, p->n_nodes * p->n_dev * p->Tn, ens->n_members);
+        p->graph_spread = ens->graph_m2;
+        p->node_spread = ens->node_m2;
+        ens->graph_m2 = ens->node_m2 = NULL;
     }
     *out = *p;
     memset(ens, 0, sizeof *ens);
@@ -89,8 +98,8 @@ void predict_ensemble_finish(predict_ensemble *ens, predictions *out)
 void predict_ensemble_free(predict_ensemble *ens)
 {
     predictions_free(&ens->p);
-    free(ens->graph_sq);
-    free(ens->node_sq);
+    free(ens->graph_m2);
+    free(ens->node_m2);
     memset(ens, 0, sizeof *ens);
 }
 

@@ -21,8 +21,8 @@ typedef struct predictions {
     int64_t *node_first;         /* (n_graphs + 1) offsets into node rows */
     double *graph_pred, *graph_true; /* (n_graphs, n_dev, Tg), NaN where unlabelled */
     double *node_pred, *node_true;   /* (n_nodes, n_dev, Tn) */
-    /* Ensembles only (predict_ensemble_add), else NULL: the standard
-     * deviation of ln(prediction) over the members, same layouts. */
+    /* Ensembles only (predict_ensemble_finish), else NULL: the population
+     * standard deviation of ln(prediction) over the members, same layouts. */
     double *graph_spread, *node_spread;
     float *graph_emb;            /* (n_graphs, H) pooled node embeddings, when asked */
     float *node_emb;             /* (n_nodes, H) last layer outputs, when asked */
@@ -43,22 +43,23 @@ void predictions_free(predictions *p);
 /* Ensembles: predictions of several models of the same targets and devices
  * on the same graphs (same order) become one set whose values are the
  * geometric means over the members (predictions are positive: every target
- * is learnt in log space, gnn/loss.h) and whose *_spread arrays hold the
- * standard deviation of ln(prediction) over them.
+ * is learnt in log space, gnn/loss.h; one that underflowed to 0 counts as
+ * DBL_MIN) and whose *_spread arrays hold the population standard
+ * deviation (1/n) of ln(prediction) over them.
  *
  * ens is zeroed by the caller. Each predict_ensemble_add takes one member
  * (its layout must match the first one's; the first is moved into ens, the
- * others are left to the caller to free); predict_ensemble_finish turns
- * the sums into means and spreads. Labels and embeddings are the first
- * member's. */
+ * others stay the caller's to free); predict_ensemble_finish turns the
+ * running sums into means and spreads. Labels, embeddings and loss are the
+ * first member's. */
 typedef struct predict_ensemble {
-    predictions p;
+    predictions p;               /* the first member; its *_pred hold running means of ln */
     int n_members;
-    double *graph_sq, *node_sq;  /* running sums of ln^2 */
+    double *graph_m2, *node_m2;  /* running sums of squared deviations of ln (Welford) */
 } predict_ensemble;
 
 int predict_ensemble_add(predict_ensemble *ens, predictions *member, gp_error *err);
-/* Moves the result into out (zeroed by the caller) and frees the rest. */
+/* Moves the result into out (zeroed by the caller); ens is left empty. */
 void predict_ensemble_finish(predict_ensemble *ens, predictions *out);
 void predict_ensemble_free(predict_ensemble *ens);
 

@@ -3,7 +3,9 @@
  * whole-graph cost and every node's cost per device, and prints them (table,
  * JSON or CSV), costliest ops first. With labels in the input it also
  * prints the metrics table; --embeddings exports node, graph and device
- * embeddings. Exit status: 0 ok, 1 bad data, 2 bad command line. */
+ * embeddings; --ensemble averages several checkpoints' predictions (in
+ * log space) and reports their spread. Exit status: 0 ok, 1 bad data,
+ * 2 bad command line. */
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -37,10 +39,12 @@ static const char USAGE[] =
     "  --top N              ops listed per graph and device in the table (default 10; 0 = all)\n"
     "  -o, --output FILE    write the predictions there instead of standard output\n"
     "  --embeddings FILE    also write node, graph and device embeddings (HDF5)\n"
-    "  --ensemble CKPT      another checkpoint of the same devices and targets (repeatable,\n"
-    "                       e.g. other seeds): predictions are the geometric mean over all\n"
-    "                       checkpoints, and the output adds their spread (the standard\n"
-    "                       deviation of ln prediction; the table shows it as +-%)\n"
+    "  --ensemble CKPT      another checkpoint with the same device list (same order) and\n"
+    "                       targets (repeatable, at most 32; e.g. other seeds): predictions\n"
+    "                       are the geometric mean over all checkpoints, and the output adds\n"
+    "                       their spread, the standard deviation of ln prediction (CSV and\n"
+    "                       JSON spread_ln; the table shows exp(sd) - 1 as +-%); not with\n"
+    "                       --embeddings, which describe one model\n"
     "  --metrics FILE       when the input has labels, write the metrics table as JSON\n"
     "  --batch N            graphs per forward pass (default 64)\n"
     "  --threads N          (default: all cores)\n"
@@ -100,7 +104,7 @@ static int parse(opts *o, int argc, char **argv)
                                                                              : NULL;
         if (!strcmp(a, "--ensemble")) {
             if (!v) return usage_error("%s needs a checkpoint", a);
-            if (o->n_members >= MAX_MEMBERS) return usage_error("at most 32 %s checkpoints", a);
+            if (o->n_members >= MAX_MEMBERS) return usage_error("too many %s checkpoints", a);
             o->members[o->n_members++] = argv[++i];
             continue;
         }
@@ -294,7 +298,7 @@ static void write_table(FILE *f, const dataset *d, const predictions *p, const c
             qsort(rk, (size_t)cnt, sizeof *rk, cmp_rank);
             int64_t show = top > 0 && top < cnt ? top : cnt;
             fprintf(f, "  %-36s %-14s %12s %7s %12s%s\n", "op", "kind", "predicted", "share", "measured",
-                    p->node_spread ? "   spread" : "");
+                    p->node_spread ? "    spread" : "");
             for (int64_t r = 0; r < show; r++) {
                 int64_t row = rk[r].row, v = row - first;
                 size_t i = (size_t)((row * p->n_dev + dv) * p->Tn + nt);
@@ -385,6 +389,13 @@ static void phase(const char *name)
     last = now;
 }
 
+/* The error for a device a checkpoint never learned from. */
+static int never_saw(gp_error *err, const char *path, const char *device)
+{
+    return gp_errorf(err, "%s: the model never saw labels of device '%s' (it was held out or unselected)", path,
+                     device);
+}
+
 /* Whether checkpoint b (path pb) predicts what a (pa) does: the same
  * devices in the same order, trained on the n_dev selected ones (model ids
  * model_dev), and the same targets and units. Architectures, seeds and
@@ -401,8 +412,7 @@ static int same_contract(const checkpoint_meta *a, const char *pa, const checkpo
                              a->device_names[k]);
     for (int32_t j = 0; j < n_dev; j++)
         if (!b->dev_trained[model_dev[j]])
-            return gp_errorf(err, "%s: the model never saw labels of device '%s' (it was held out or unselected)",
-                             pb, b->device_names[model_dev[j]]);
+            return never_saw(err, pb, b->device_names[model_dev[j]]);
     if (a->n_node_t != b->n_node_t || a->n_graph_t != b->n_graph_t)
         return gp_errorf(err, "%s has %d node and %d graph targets where %s has %d and %d", pb, b->n_node_t,
                          b->n_graph_t, pa, a->n_node_t, a->n_graph_t);
@@ -552,8 +562,7 @@ int main(int argc, char **argv)
             goto done;
         }
         if (!meta.dev_trained[id]) {
-            gp_errorf(&err, "%s: the model never saw labels of device '%s' (it was held out or unselected)",
-                      o.checkpoint, meta.device_names[id]);
+            never_saw(&err, o.checkpoint, meta.device_names[id]);
             hint = "adapt the model to it with a few measured graphs (gnnadapt) first";
             goto done;
         }
@@ -568,8 +577,9 @@ int main(int argc, char **argv)
         goto done;
     if (o.n_members) {
         /* Each member is built, run and freed in turn: one model in memory
-         * besides the first (kept for --embeddings, which an ensemble
-         * refuses, and for simplicity). */
+         * at a time (the first one is not needed again: --embeddings is
+         * refused with --ensemble). */
+        model_free(&m);
         if (predict_ensemble_add(&ens, &p, &err) != 0) goto done;
         for (int k = 0; k < o.n_members; k++) {
             checkpoint_meta mk;
@@ -587,7 +597,11 @@ int main(int argc, char **argv)
             predictions_free(&pk);
             model_free(&mm);
             checkpoint_meta_free(&mk);
-            if (bad) goto done;
+            if (bad) {
+                if (!strstr(err.msg, o.members[k])) gp_error_prefix(&err, "%s", o.members[k]);
+                hint = "every --ensemble checkpoint must know the devices asked for, with the same targets";
+                goto done;
+            }
         }
         predict_ensemble_finish(&ens, &p);
     }

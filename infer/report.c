@@ -102,7 +102,10 @@ void report_write_csv(FILE *f, const dataset *d, const predictions *p, const rep
                 csv_field(f, names->graph_t_names[t]);
                 fprintf(f, ",%.9g,", p->graph_pred[i]);
                 if (!isnan(p->graph_true[i])) fprintf(f, "%.9g", p->graph_true[i]);
-                if (p->graph_spread) fprintf(f, ",%.6g", p->graph_spread[i]);
+                if (p->graph_spread) {
+                    fputc(',', f);
+                    if (!isnan(p->graph_spread[i])) fprintf(f, "%.6g", p->graph_spread[i]);
+                }
                 fputc('\n', f);
             }
             for (int64_t v = 0; v < cnt; v++)
@@ -117,7 +120,10 @@ void report_write_csv(FILE *f, const dataset *d, const predictions *p, const rep
                     csv_field(f, names->node_t_names[t]);
                     fprintf(f, ",%.9g,", p->node_pred[i]);
                     if (!isnan(p->node_true[i])) fprintf(f, "%.9g", p->node_true[i]);
-                    if (p->node_spread) fprintf(f, ",%.6g", p->node_spread[i]);
+                    if (p->node_spread) {
+                        fputc(',', f);
+                        if (!isnan(p->node_spread[i])) fprintf(f, "%.6g", p->node_spread[i]);
+                    }
                     fputc('\n', f);
                 }
         }
