@@ -376,6 +376,16 @@ PY
 [ $? -eq 1 ] && grep -q "h.h5: the model never saw labels of device 'synth_slow'" "$WORK/err.txt" && ok || bad "ensemble of other devices: $(cat "$WORK/err.txt")"
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/h.h5" --device synth_fast -q >/dev/null \
     && ok || bad "an ensemble member needs only the devices asked for"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/s6.h5" --format json -o "$WORK/ens.json" -q \
+    && $PY - "$WORK" <<'PY' && ok || bad "ensemble JSON carries spread_ln for graphs and nodes"
+import json, sys
+rows = json.load(open(f"{sys.argv[1]}/ens.json"))
+assert rows and all("spread_ln" in r and r["spread_ln"]["latency_ms"] >= 0 for r in rows), rows[0]
+assert all("spread_ln" in n for r in rows for n in r["nodes"]), rows[0]["nodes"][0]
+PY
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/g_only.h5" "${COMMON[@]}" --epochs 1 --no-node-targets && ok || bad "graph-only model"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/g_only.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "g_only.h5 has 0 node and 1 graph targets" "$WORK/err.txt" && ok || bad "ensemble of other targets: $(cat "$WORK/err.txt")"
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/nope.h5" -q 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "nope.h5" "$WORK/err.txt" && ok || bad "missing ensemble member"
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --ensemble "$WORK/d.h5" -q 2>"$WORK/err.txt"
