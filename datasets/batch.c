@@ -38,8 +38,8 @@ static int cmp_desc_i64(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* Sum of the k largest values: the most a batch of k graphs can hold. */
-/* Sum of the k largest of v when each entry may be taken up to r times. */
+/* Sum of the k largest of v when each entry may be taken up to r times:
+ * the most a batch of k graphs can hold when a graph may repeat r times. */
 static int64_t sum_largest(int64_t *v, int64_t n, int64_t k, int64_t r)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_desc_i64);
