@@ -39,6 +39,7 @@ void checkpoint_meta_free(checkpoint_meta *m)
     free(m->node_sigma);
     free(m->graph_mu);
     free(m->graph_sigma);
+    stack_free(m->stack);
     memset(m, 0, sizeof *m);
 }
 
@@ -61,6 +62,53 @@ static int write_strings(h5w *w, const char *path, char *const *s, int64_t n)
     if (ds < 0) return -1;
     H5Dclose(ds);
     return 0;
+}
+
+static int write_ints(h5w *w, const char *path, const int32_t *v, int64_t n)
+{
+    hid_t ds = h5w_array(w, path, H5T_STD_I32LE, H5T_NATIVE_INT32, 1, n, 0, v);
+    if (ds < 0) return -1;
+    H5Dclose(ds);
+    return 0;
+}
+
+static int write_doubles(h5w *w, const char *path, const double *v, int rank, int64_t d0, int64_t d1)
+{
+    hid_t ds = h5w_array(w, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rank, d0, d1, v);
+    if (ds < 0) return -1;
+    H5Dclose(ds);
+    return 0;
+}
+
+/* The optional /stack group (gnn/stack.h); op classes by name, so that the
+ * file stays readable when the op vocabulary grows. */
+static int write_stack(h5w *w, const graph_stack *s)
+{
+    hid_t g = h5w_group(w, "/stack", 0);
+    if (g < 0) return -1;
+    int rc = h5w_attr_string(w, g, "/stack", "device", s->device);
+    H5Gclose(g);
+    if (rc) return -1;
+    char **kinds = calloc((size_t)s->n_cls + 1, sizeof(char *)), **fns = calloc((size_t)s->n_cls + 1, sizeof(char *));
+    if (!kinds || !fns) {
+        free(kinds);
+        free(fns);
+        return h5w_fail(w, "/stack", "out of memory");
+    }
+    for (int32_t k = 0; k < s->n_cls; k++) {
+        kinds[k] = (char *)op_kind_name(s->cls_kind[k]);
+        fns[k] = (char *)op_fn_name(s->cls_fn[k]);
+    }
+    rc = write_ints(w, "/stack/sources", s->src, s->n_src) || write_strings(w, "/stack/class_kind", kinds, s->n_cls) ||
+         write_strings(w, "/stack/class_fn", fns, s->n_cls) ||
+         write_ints(w, "/stack/class_kernel", s->cls_kernel, s->n_cls) ||
+         write_doubles(w, "/stack/coef", s->coef, 2, s->n_t, 1 + stack_n_features(s)) ||
+         write_doubles(w, "/stack/alpha", s->alpha, 1, s->n_t, 0) ||
+         write_doubles(w, "/stack/loo_rmse", s->loo_rmse, 1, s->n_t, 0) ||
+         write_ints(w, "/stack/n_shots", s->n_shots, s->n_t);
+    free(kinds);
+    free(fns);
+    return rc ? -1 : 0;
 }
 
 static int write_all(h5w *w, const checkpoint_meta *m, const param_store *p, int with_opt)
@@ -160,6 +208,8 @@ static int write_all(h5w *w, const checkpoint_meta *m, const param_store *p, int
         H5Dclose(ds);
     }
 
+    if (m->stack && write_stack(w, m->stack) != 0) return -1;
+
     const char *slabs[3] = {"/params", "/adam_m", "/adam_v"};
     const float *base[3] = {p->value, p->adam_m, p->adam_v};
     for (int s = 0; s < (with_opt ? 3 : 1); s++) {
@@ -240,6 +290,91 @@ done:
     free(peak);
     free(bw);
     free(floor_ms);
+    H5Gclose(g);
+    return rc;
+}
+
+/* The optional /stack group; absent means none. */
+static int read_stack(h5r *r, checkpoint_meta *m)
+{
+    hid_t g;
+    int have = h5r_open_object(r, "/stack", H5I_GROUP, 0, &g);
+    if (have <= 0) return have;
+    char *device = NULL, **kinds = NULL, **fns = NULL;
+    int32_t *src = NULL, *ker = NULL, *shots = NULL;
+    double *coef = NULL, *alpha = NULL, *loo = NULL;
+    int64_t n_src = 0, n_cls = 0, nf = 0;
+    int rc = -1;
+    graph_stack *s = NULL;
+    if (h5r_attr_string(r, g, "/stack", "device", 1, &device) != 1) goto done;
+    if (!(src = h5r_load(r, "/stack/sources", H5C_INT, H5T_NATIVE_INT32, sizeof(int32_t), 1, H5R_ANY, H5R_ANY, &n_src,
+                         NULL, 1, NULL)) ||
+        !(kinds = h5r_load_strings(r, "/stack/class_kind", H5R_ANY, &n_cls)) ||
+        !(fns = h5r_load_strings(r, "/stack/class_fn", n_cls, &nf)) ||
+        !(ker = h5r_load(r, "/stack/class_kernel", H5C_INT, H5T_NATIVE_INT32, sizeof(int32_t), 1, n_cls, H5R_ANY,
+                         NULL, NULL, 1, NULL)) ||
+        !(coef = h5r_load(r, "/stack/coef", H5C_FLOAT, H5T_NATIVE_DOUBLE, sizeof(double), 2, m->n_graph_t,
+                          1 + n_src + STACK_N_COST + n_cls, NULL, NULL, 1, NULL)) ||
+        !(alpha = h5r_load(r, "/stack/alpha", H5C_FLOAT, H5T_NATIVE_DOUBLE, sizeof(double), 1, m->n_graph_t,
+                           H5R_ANY, NULL, NULL, 1, NULL)) ||
+        !(loo = h5r_load(r, "/stack/loo_rmse", H5C_FLOAT, H5T_NATIVE_DOUBLE, sizeof(double), 1, m->n_graph_t,
+                         H5R_ANY, NULL, NULL, 1, NULL)) ||
+        !(shots = h5r_load(r, "/stack/n_shots", H5C_INT, H5T_NATIVE_INT32, sizeof(int32_t), 1, m->n_graph_t,
+                           H5R_ANY, NULL, NULL, 1, NULL)))
+        goto done;
+    if (n_src > m->n_devices) {
+        h5r_fail(r, "/stack/sources", "%lld sources where the model has %d devices", (long long)n_src,
+                 (int)m->n_devices);
+        goto done;
+    }
+    if (!(s = stack_create(device, src, (int32_t)n_src, m->n_graph_t))) {
+        h5r_fail(r, "/stack", "out of memory");
+        goto done;
+    }
+    s->n_cls = (int32_t)n_cls;
+    s->cls_kind = malloc((size_t)(n_cls + 1) * sizeof(int32_t));
+    s->cls_fn = malloc((size_t)(n_cls + 1) * sizeof(int32_t));
+    if (!s->cls_kind || !s->cls_fn) {
+        h5r_fail(r, "/stack", "out of memory");
+        goto done;
+    }
+    for (int64_t k = 0; k < n_cls; k++) {
+        s->cls_kind[k] = op_kind_from_name(kinds[k]);
+        s->cls_fn[k] = op_fn_from_name(fns[k]);
+        if (s->cls_kind[k] < 0 || s->cls_fn[k] < 0) {
+            h5r_fail(r, "/stack/class_kind",
+                     "op class %lld ('%s', '%s') is not in this build's vocabulary: upgrade gnnperf", (long long)k,
+                     kinds[k], fns[k]);
+            goto done;
+        }
+    }
+    s->cls_kernel = ker;
+    ker = NULL;
+    free(s->coef);
+    s->coef = coef;
+    coef = NULL;
+    memcpy(s->alpha, alpha, (size_t)m->n_graph_t * sizeof(double));
+    memcpy(s->loo_rmse, loo, (size_t)m->n_graph_t * sizeof(double));
+    memcpy(s->n_shots, shots, (size_t)m->n_graph_t * sizeof(int32_t));
+    gp_error e;
+    if (stack_validate(s, m->n_devices, m->n_graph_t, &e) != 0) {
+        h5r_fail(r, "/stack", "%s", e.msg);
+        goto done;
+    }
+    m->stack = s;
+    s = NULL;
+    rc = 0;
+done:
+    stack_free(s);
+    free(device);
+    h5_free_strings(kinds, n_cls);
+    h5_free_strings(fns, nf);
+    free(src);
+    free(ker);
+    free(shots);
+    free(coef);
+    free(alpha);
+    free(loo);
     H5Gclose(g);
     return rc;
 }
@@ -347,6 +482,7 @@ int checkpoint_read_meta(const char *path, checkpoint_meta *m, gp_error *err)
             goto done;
         }
     if (read_prior(&r, m) != 0) goto done;
+    if (read_stack(&r, m) != 0) goto done;
     rc = 0;
 done:
     free(s);

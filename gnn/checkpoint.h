@@ -8,7 +8,8 @@
  * op vocabulary, the device table (names, raw descriptors and their
  * normalisation; embeddings are parameters), target names, units and
  * scales, the cost prior (gnn/prior.h) with each device's rates, the seed, the step/epoch reached, the best validation score and
- * a fingerprint of the training data.
+ * a fingerprint of the training data; after gnnadapt --method stack, one
+ * device's whole-graph calibration (gnn/stack.h).
  *
  * Writes are atomic (temporary file, fsync, rename): a kill at any moment
  * leaves the previous checkpoint intact. Reads check format, version,
@@ -22,6 +23,7 @@
 #include "../common/gp_error.h"
 #include "model.h"
 #include "prior.h"
+#include "stack.h"
 
 #define CHECKPOINT_FORMAT_NAME "gnnperf-checkpoint"
 #define CHECKPOINT_FORMAT_VERSION 1
@@ -51,6 +53,8 @@ typedef struct checkpoint_meta {
 
     cost_prior prior;          /* kind none when the file has no /prior group */
     double *prior_rates;       /* (n_devices, 2) FLOP and bytes per ms, NaN unknown; NULL without a prior */
+
+    graph_stack *stack;        /* a device's whole-graph calibration (gnn/stack.h); NULL: none */
 } checkpoint_meta;
 
 void checkpoint_meta_free(checkpoint_meta *m);

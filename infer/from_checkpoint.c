@@ -1,5 +1,8 @@
 #include "from_checkpoint.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 int checkpoint_targets_in(const checkpoint_meta *m, const dataset *d, int *node_t, int *graph_t, gp_error *err)
 {
     if (m->n_node_t > BATCH_MAX_TARGETS || m->n_graph_t > BATCH_MAX_TARGETS)
@@ -55,5 +58,129 @@ int checkpoint_prior_spec(batch_spec *bs, const checkpoint_meta *m, const double
         rates[2 * j + 1] = all_rates[2 * model_dev[j] + 1];
         if (prior_check_rates(&m->prior, rates + 2 * j, dev_names[model_dev[j]], err) != 0) return -1;
     }
+    return 0;
+}
+
+static int predict_plain(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids,
+                         int64_t n, int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch,
+                         int want_emb, model *m, batcher *b_out, predictions *p, gp_error *err)
+{
+    unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
+    int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
+    batcher b;
+    memset(&b, 0, sizeof b);
+    float *desc = NULL;
+    double *prior_rates = NULL;
+    int64_t *all = NULL;
+    int rc = -1;
+    if (checkpoint_targets_in(meta, d, node_t, graph_t, err) != 0) {
+        gp_error_prefix(err, "%s", path);
+        goto out;
+    }
+    int K = meta->cfg.n_descriptors;
+    if (!(desc = calloc((size_t)n_dev * K + 1, sizeof(float)))) {
+        gp_errorf(err, "out of memory");
+        goto out;
+    }
+    if (K) {
+        float *norm = calloc((size_t)meta->n_devices * K, sizeof(float));
+        if (!norm) {
+            gp_errorf(err, "out of memory");
+            goto out;
+        }
+        descriptor_normalise(norm, meta->desc_raw, meta->n_devices, K, meta->desc_mean, meta->desc_std);
+        for (int32_t j = 0; j < n_dev; j++) memcpy(desc + j * K, norm + model_dev[j] * K, (size_t)K * sizeof(float));
+        free(norm);
+    }
+    batch_spec bs = checkpoint_batch_spec(meta, node_t, graph_t, batch, n_dev, model_dev, data_dev, desc);
+    if (!(prior_rates = malloc((size_t)(2 * n_dev + 1) * sizeof(double)))) {
+        gp_errorf(err, "out of memory");
+        goto out;
+    }
+    if (checkpoint_prior_spec(&bs, meta, meta->prior_rates, meta->device_names, n_dev, model_dev, prior_rates, node_pf,
+                              graph_pf, err) != 0) {
+        gp_error_prefix(err, "%s", path);
+        goto out;
+    }
+    if (batcher_init(&b, d, &bs, err) != 0) goto out;
+    if (model_build(m, &meta->cfg, &b.lim, err) != 0) goto out;
+    if (checkpoint_read_params(path, &m->params, 0, err) != 0) goto out;
+    if (!ids) {
+        n = d->graphs.n_graphs;
+        if (!(all = malloc((size_t)(n + 1) * sizeof(int64_t)))) {
+            gp_errorf(err, "out of memory");
+            goto out;
+        }
+        for (int64_t g = 0; g < n; g++) all[g] = g;
+        ids = all;
+    }
+    predict_options po = {batch, want_emb, LOSS_MSE_LOG, 1.0f, 1.0f};
+    if (predict_run(p, m, &b, ids, n, &po, err) != 0) goto out;
+    rc = 0;
+out:
+    if (b_out && rc == 0) *b_out = b;
+    else batcher_free(&b);
+    free(all);
+    free(desc);
+    free(prior_rates);
+    return rc;
+}
+
+int checkpoint_apply_stack(const graph_stack *s, const char *src_path, const checkpoint_meta *src_meta,
+                           const dataset *d, predictions *p, int32_t col, int batch, gp_error *err)
+{
+    const int Tg = p->Tg, P = stack_n_features(s);
+    if (Tg != s->n_t)
+        return gp_errorf(err, "%s: the stack covers %d graph targets, the model %d", src_path, s->n_t, Tg);
+    for (int32_t k = 0; k < s->n_src; k++)
+        if (!src_meta->dev_trained[s->src[k]])
+            return gp_errorf(err, "%s: stack source device '%s' was never trained on", src_path,
+                             src_meta->device_names[s->src[k]]);
+    int32_t *data_dev = malloc((size_t)(s->n_src + 1) * sizeof(int32_t));
+    double *x = malloc((size_t)(P + 1) * sizeof(double)), *sp = malloc((size_t)(s->n_src + 1) * sizeof(double));
+    model m;
+    predictions q;
+    memset(&m, 0, sizeof m);
+    memset(&q, 0, sizeof q);
+    int rc = -1;
+    if (!data_dev || !x || !sp) {
+        gp_errorf(err, "out of memory");
+        goto out;
+    }
+    for (int32_t k = 0; k < s->n_src; k++) data_dev[k] = -1;
+    if (predict_plain(src_path, src_meta, d, p->graph_ids, p->n_graphs, s->n_src, s->src, data_dev, batch, 0, &m, NULL,
+                      &q, err) != 0)
+        goto out;
+    for (int64_t i = 0; i < p->n_graphs; i++)
+        for (int t = 0; t < Tg; t++) {
+            if (!stack_has(s, t)) continue;
+            for (int32_t k = 0; k < s->n_src; k++) sp[k] = q.graph_pred[(i * s->n_src + k) * Tg + t];
+            stack_features(s, &d->graphs, p->graph_ids[i], sp, x);
+            p->graph_pred[(i * p->n_dev + col) * Tg + t] = stack_predict(s, t, x);
+        }
+    rc = 0;
+out:
+    predictions_free(&q);
+    model_free(&m);
+    free(data_dev);
+    free(x);
+    free(sp);
+    return rc;
+}
+
+int checkpoint_predict(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids, int64_t n,
+                       int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch, int want_emb,
+                       model *m, batcher *b_out, predictions *p, gp_error *err)
+{
+    if (predict_plain(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, b_out, p, err) != 0)
+        return -1;
+    const graph_stack *s = meta->stack;
+    if (!s) return 0;
+    for (int32_t j = 0; j < n_dev; j++)
+        if (!strcmp(meta->device_names[model_dev[j]], s->device) &&
+            checkpoint_apply_stack(s, path, meta, d, p, j, batch, err) != 0) {
+            if (b_out) batcher_free(b_out);
+            return -1;
+        }
     return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "../datasets/batch.h"
 #include "../gnn/checkpoint.h"
+#include "../gnn/predict.h"
 
 /* node_t[k] / graph_t[k] (BATCH_MAX_TARGETS entries each): the dataset
  * target with the name and level of the model's k-th target, or -1 when the
@@ -28,5 +29,24 @@ batch_spec checkpoint_batch_spec(const checkpoint_meta *m, const int *node_t, co
 int checkpoint_prior_spec(batch_spec *bs, const checkpoint_meta *m, const double *all_rates, char *const *dev_names,
                           int32_t n_dev, const int32_t *model_dev, double *rates, unsigned char *node_f,
                           unsigned char *graph_f, gp_error *err);
+
+/* Predictions of the checkpoint at path (meta read from it) for graphs
+ * ids[0..n) of d (every graph when ids is NULL) on n_dev of its devices
+ * (model ids model_dev; dataset label columns data_dev, -1 for none), in
+ * batches of batch graphs, with embeddings when want_emb. Builds the model
+ * into m, which the caller frees (its device vectors feed --embeddings);
+ * when b_out is non-NULL the batcher is handed over too (the caller frees
+ * it), else freed. Graph predictions of a device the checkpoint's stack
+ * covers are the stack's (checkpoint_apply_stack). */
+int checkpoint_predict(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids, int64_t n,
+                       int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch, int want_emb,
+                       model *m, batcher *b_out, predictions *p, gp_error *err);
+
+/* Replaces p's graph predictions in device column col with those of stack s,
+ * whose source devices are predicted by the checkpoint at src_path (meta
+ * src_meta: the model the stack was fitted on, or one adapted from it; its
+ * own stack is not used for them). */
+int checkpoint_apply_stack(const graph_stack *s, const char *src_path, const checkpoint_meta *src_meta,
+                           const dataset *d, predictions *p, int32_t col, int batch, gp_error *err);
 
 #endif

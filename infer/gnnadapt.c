@@ -3,7 +3,11 @@
  * Given a checkpoint trained on source devices and a dataset with K
  * measured graphs of a new device, fit the new device's embedding (method
  * "embedding") or the embedding and both heads ("heads") with everything
- * else frozen, and write a checkpoint that knows the device. The device's
+ * else frozen, and write a checkpoint that knows the device. Method
+ * "stack" fits, for whole-graph targets, a ridge regression on the source
+ * devices' predictions, the graph's cost totals and op counts (gnn/stack.h),
+ * stored in the checkpoint, and the embedding as "embedding" does when the
+ * model has per-node targets. The device's
  * remaining labelled graphs in the dataset are the test set: the metrics
  * table reports them. The other route, a ridge head on exported graph
  * embeddings, is scripts/ridge_head.py. Exit status: 0 ok, 1 bad data,
@@ -35,7 +39,10 @@ static const char USAGE[] =
     "  --test-graphs LIST   test on these graphs only (comma-separated names;\n"
     "                       default: every other graph labelled on the device)\n"
     "  --method M           embedding (default): fit only the device's embedding;\n"
-    "                       heads: the embedding and both prediction heads\n"
+    "                       heads: the embedding and both prediction heads;\n"
+    "                       stack: for whole-graph targets, a ridge regression on the\n"
+    "                       trained devices' predictions, the graph's FLOPs, bytes and op\n"
+    "                       counts, plus the embedding for per-node targets (10+ shots)\n"
     "  --steps N            optimizer steps (default 300)   --lr X (default 0.01)\n"
     "  --anchor W           heads method: pull the heads toward the trained model's with\n"
     "                       weight W (an L2 penalty on the change; default 0 = none)\n"
@@ -46,7 +53,7 @@ static const char USAGE[] =
 
 typedef struct opts {
     const char *checkpoint, *dataset, *device, *output, *shot_graphs, *test_graphs, *metrics;
-    int shots, steps, heads, threads, quiet;
+    int shots, steps, heads, stack, threads, quiet;
     float lr, anchor;
     uint64_t seed;
 } opts;
@@ -92,9 +99,10 @@ static int parse(opts *o, int argc, char **argv)
             else if (!strcmp(a, "--test-graphs")) o->test_graphs = v;
             else if (!strcmp(a, "--metrics")) o->metrics = v;
             else if (!strcmp(a, "--method")) {
-                if (!strcmp(v, "embedding")) o->heads = 0;
-                else if (!strcmp(v, "heads")) o->heads = 1;
-                else return usage_error("--method: '%s' is not embedding or heads", v);
+                o->heads = !strcmp(v, "heads");
+                o->stack = !strcmp(v, "stack");
+                if (!o->heads && !o->stack && strcmp(v, "embedding"))
+                    return usage_error("--method: '%s' is not embedding, heads or stack", v);
             } else if (!strcmp(a, "--lr")) {
                 o->lr = strtof(v, &end);
                 if (*end || !(o->lr > 0 && o->lr < 10)) return usage_error("--lr: '%s' is not a rate", v);
@@ -162,6 +170,98 @@ static void copy_params(model *dst, const model *src, const int8_t *trained, int
     }
 }
 
+/* Fits the whole-graph stack of method "stack" (gnn/stack.h) on the shots:
+ * features from the source model (the checkpoint as given), labels from the
+ * dataset's column col. Sources are the devices the checkpoint was trained
+ * on, less the new device and a device calibrated by an earlier stack (its
+ * network embedding saw only a few graphs). */
+static graph_stack *fit_stack(const opts *o, const checkpoint_meta *meta, const dataset *d, const int *graph_t,
+                              int32_t col, const int64_t *shots, int64_t n_shots, gp_error *err)
+{
+    const int Tg = meta->n_graph_t;
+    if (Tg == 0) {
+        gp_errorf(err, "%s: --method stack calibrates whole-graph targets and the model has none", o->checkpoint);
+        return NULL;
+    }
+    int32_t *src = malloc((size_t)(meta->n_devices + 1) * sizeof(int32_t)), n_src = 0;
+    int32_t *data_dev = malloc((size_t)(meta->n_devices + 1) * sizeof(int32_t));
+    double *X = NULL, *y = NULL, *sp = NULL;
+    graph_stack *s = NULL;
+    model sm;
+    predictions q;
+    memset(&sm, 0, sizeof sm);
+    memset(&q, 0, sizeof q);
+    int ok = 0;
+    if (!src || !data_dev) {
+        gp_errorf(err, "out of memory");
+        goto done;
+    }
+    for (int32_t k = 0; k < meta->n_devices; k++)
+        if (meta->dev_trained[k] && strcmp(meta->device_names[k], o->device) &&
+            !(meta->stack && !strcmp(meta->stack->device, meta->device_names[k]))) {
+            data_dev[n_src] = -1;
+            src[n_src++] = k;
+        }
+    if (n_src == 0) {
+        gp_errorf(err, "%s: --method stack needs a model trained on at least one device besides '%s'", o->checkpoint,
+                  o->device);
+        goto done;
+    }
+    if (!(s = stack_create(o->device, src, n_src, Tg))) {
+        gp_errorf(err, "out of memory");
+        goto done;
+    }
+    if (stack_choose_classes(s, &d->graphs, shots, n_shots, err) != 0) goto done;
+    if (checkpoint_predict(o->checkpoint, meta, d, shots, n_shots, n_src, src, data_dev, 64, 0, &sm, NULL, &q, err) !=
+        0)
+        goto done;
+    const int P = stack_n_features(s);
+    X = malloc((size_t)(n_shots * P + 1) * sizeof(double));
+    y = malloc((size_t)(n_shots + 1) * sizeof(double));
+    sp = malloc((size_t)(n_src + 1) * sizeof(double));
+    if (!X || !y || !sp) {
+        gp_errorf(err, "out of memory");
+        goto done;
+    }
+    for (int t = 0; t < Tg; t++) {
+        int64_t n = 0;
+        for (int64_t i = 0; i < n_shots && graph_t[t] >= 0; i++) {
+            double v = d->targets[graph_t[t]].values[shots[i] * d->n_devices + col];
+            if (!(v > 0) || !isfinite(v)) continue;
+            for (int32_t k = 0; k < n_src; k++) sp[k] = q.graph_pred[(i * n_src + k) * Tg + t];
+            stack_features(s, &d->graphs, shots[i], sp, X + n * P);
+            y[n++] = v;
+        }
+        if (stack_fit(s, t, X, y, n, err) != 0) {
+            gp_error_prefix(err, "%s", meta->graph_t_names[t]);
+            goto done;
+        }
+        if (o->quiet) continue;
+        if (stack_has(s, t))
+            fprintf(stderr,
+                    "gnnadapt: stack for %s: %lld shots, %d source device(s), FLOPs, bytes and %d op classes, "
+                    "ridge weight %g, leave-one-out RMSE of ln %.4f\n",
+                    meta->graph_t_names[t], (long long)n, (int)n_src, (int)s->n_cls, s->alpha[t], s->loo_rmse[t]);
+        else
+            fprintf(stderr, "gnnadapt: note: no stack for %s: %lld labelled shots, %d needed; the model predicts it\n",
+                    meta->graph_t_names[t], (long long)n, STACK_MIN_SHOTS);
+    }
+    ok = 1;
+done:
+    predictions_free(&q);
+    model_free(&sm);
+    free(src);
+    free(data_dev);
+    free(X);
+    free(y);
+    free(sp);
+    if (!ok) {
+        stack_free(s);
+        s = NULL;
+    }
+    return s;
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -188,6 +288,7 @@ int main(int argc, char **argv)
     int8_t *trained_grown = NULL;
     double *desc_grown = NULL, *rates_grown = NULL;
     double prior_rate[2];
+    graph_stack *stack = NULL;
     unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
 
     if (checkpoint_read_meta(o.checkpoint, &meta, &err) != 0) goto done;
@@ -387,7 +488,11 @@ int main(int argc, char **argv)
     ac.lr = o.lr;
     int De = cfg.device_dim;
     double first_loss = NAN, last_loss = NAN;
-    for (int step = 1; step <= o.steps; step++) {
+    /* A stack gives every whole-graph prediction; without per-node targets
+     * the embedding would serve nothing, and the new row stays the trained
+     * devices' mean. */
+    const int steps = o.stack && cfg.n_node_targets == 0 ? 0 : o.steps;
+    for (int step = 1; step <= steps; step++) {
         double L = 0;
         for (int64_t b0 = 0; b0 < n_shots; b0 += 64) {
             int64_t cnt = n_shots - b0 < 64 ? n_shots - b0 : 64;
@@ -436,12 +541,27 @@ int main(int argc, char **argv)
     }
     free(movable);
     free(anchor0);
-    if (!o.quiet)
+    if (!o.quiet && steps)
         fprintf(stderr, "gnnadapt: %s: %lld shots, %d steps (%s): loss %.4f -> %.4f\n", o.device, (long long)n_shots,
-                o.steps, o.heads ? "embedding and heads" : "embedding only", first_loss, last_loss);
+                steps, o.heads ? "embedding and heads" : "embedding only", first_loss, last_loss);
 
-    /* Write the adapted checkpoint, then test on the device's other graphs. */
+    if (o.stack && !(stack = fit_stack(&o, &meta, &d, graph_t, col, shots, n_shots, &err))) goto done;
+
+    /* Write the adapted checkpoint, then test on the device's other graphs.
+     * A checkpoint holds one stack: a new one replaces the old, and an old
+     * one for this device is stale once its embedding has moved. */
     checkpoint_meta out = meta;
+    if (stack) {
+        if (meta.stack && !o.quiet)
+            fprintf(stderr, "gnnadapt: note: the stack for '%s' in %s is replaced (a checkpoint holds one)\n",
+                    meta.stack->device, o.checkpoint);
+        out.stack = stack;
+    } else if (meta.stack && !strcmp(meta.stack->device, o.device)) {
+        if (!o.quiet)
+            fprintf(stderr, "gnnadapt: note: the old stack for '%s' is dropped (its embedding was adapted anew)\n",
+                    o.device);
+        out.stack = NULL;
+    }
     out.cfg = cfg;
     out.n_devices = n_new;
     out.device_names = names_grown;
@@ -455,7 +575,7 @@ int main(int argc, char **argv)
         if (cfg_text)
             snprintf(cfg_text, len, "{\"adapted_from\": %s, \"device\": \"%s\", \"shots\": %lld, \"method\": \"%s\"}",
                      meta.run_config ? meta.run_config : "{}", o.device, (long long)n_shots,
-                     o.heads ? "heads" : "embedding");
+                     o.heads ? "heads" : o.stack ? "stack" : "embedding");
     }
     out.run_config = cfg_text;
     int wrc = checkpoint_write(o.output, &out, ps, 0, &err);
@@ -465,6 +585,7 @@ int main(int argc, char **argv)
     if (n_rest > 0) {
         predict_options po = {64, 0, LOSS_MSE_LOG, 1.0f, 1.0f};
         if (predict_run(&p, &m, &b, rest, n_rest, &po, &err) != 0) goto done;
+        if (stack && checkpoint_apply_stack(stack, o.checkpoint, &meta, &d, &p, 0, 64, &err) != 0) goto done;
         char *devn[1] = {(char *)o.device};
         report_names rn = {devn, meta.node_t_names, meta.node_t_units, meta.graph_t_names, meta.graph_t_units};
         char title[160];
@@ -498,5 +619,6 @@ done:
     free(trained_grown);
     free(desc_grown);
     free(rates_grown);
+    stack_free(stack);
     return rc;
 }

@@ -430,73 +430,22 @@ static int same_contract(const checkpoint_meta *a, const char *pa, const checkpo
 }
 
 /* One checkpoint's predictions for every graph of d on the selected model
- * devices. m is left built (its device vectors feed --embeddings); the
- * caller frees it. */
+ * devices (infer/from_checkpoint.h: with its stack, when it has one for a
+ * selected device). m is left built (its device vectors feed --embeddings);
+ * the caller frees it. */
 static int predict_member(const opts *o, const char *path, const checkpoint_meta *meta, const dataset *d,
                           int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int warn, model *m,
                           predictions *p, gp_error *err)
 {
-    unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
-    int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
     batcher b;
     memset(&b, 0, sizeof b);
-    float *desc = NULL;
-    double *prior_rates = NULL;
-    int64_t *ids = NULL;
-    int rc = -1;
-    if (checkpoint_targets_in(meta, d, node_t, graph_t, err) != 0) {
-        gp_error_prefix(err, "%s", path);
-        goto out;
-    }
-    int K = meta->cfg.n_descriptors;
-    if (!(desc = calloc((size_t)n_dev * K + 1, sizeof(float)))) {
-        gp_errorf(err, "out of memory");
-        goto out;
-    }
-    if (K) {
-        float *all = calloc((size_t)meta->n_devices * K, sizeof(float));
-        if (!all) {
-            gp_errorf(err, "out of memory");
-            goto out;
-        }
-        descriptor_normalise(all, meta->desc_raw, meta->n_devices, K, meta->desc_mean, meta->desc_std);
-        for (int32_t j = 0; j < n_dev; j++) memcpy(desc + j * K, all + model_dev[j] * K, (size_t)K * sizeof(float));
-        free(all);
-    }
-    batch_spec bs = checkpoint_batch_spec(meta, node_t, graph_t, o->batch, n_dev, model_dev, data_dev, desc);
-    if (!(prior_rates = malloc((size_t)(2 * n_dev + 1) * sizeof(double)))) {
-        gp_errorf(err, "out of memory");
-        goto out;
-    }
-    if (checkpoint_prior_spec(&bs, meta, meta->prior_rates, meta->device_names, n_dev, model_dev, prior_rates, node_pf,
-                              graph_pf, err) != 0) {
-        gp_error_prefix(err, "%s", path);
-        goto out;
-    }
-    if (batcher_init(&b, d, &bs, err) != 0) goto out;
-    phase("batcher");
-    if (model_build(m, &meta->cfg, &b.lim, err) != 0) goto out;
-    phase("model_build");
-    if (checkpoint_read_params(path, &m->params, 0, err) != 0) goto out;
-    phase("checkpoint params");
-    if (warn) warn_unseen(d, meta, &b);
-
-    int64_t G = d->graphs.n_graphs;
-    if (!(ids = malloc((size_t)G * sizeof(int64_t)))) {
-        gp_errorf(err, "out of memory");
-        goto out;
-    }
-    for (int64_t g = 0; g < G; g++) ids[g] = g;
-    predict_options po = {o->batch, o->embeddings != NULL, LOSS_MSE_LOG, 1.0f, 1.0f};
-    if (predict_run(p, m, &b, ids, G, &po, err) != 0) goto out;
+    if (checkpoint_predict(path, meta, d, NULL, 0, n_dev, model_dev, data_dev, o->batch, o->embeddings != NULL, m, &b,
+                           p, err) != 0)
+        return -1;
     phase("predict");
-    rc = 0;
-out:
+    if (warn) warn_unseen(d, meta, &b);
     batcher_free(&b);
-    free(ids);
-    free(desc);
-    free(prior_rates);
-    return rc;
+    return 0;
 }
 
 int main(int argc, char **argv)

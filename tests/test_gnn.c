@@ -20,6 +20,9 @@
 #include "gnn/loss.h"
 #include "gnn/model.h"
 #include "gnn/optim.h"
+#include "gnn/stack.h"
+#include "graph/graph.h"
+#include "graph/ops.h"
 
 /* A batch of 3 graphs: a single isolated node; a 5-node diamond with a
  * skip edge; a 7-node chain with a fan-out and a node used twice. */
@@ -495,6 +498,96 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+/* stack (gnn/stack.h): on noiseless log-linear labels the ridge fit
+ * reproduces them, classes that do not vary are left out, too few shots
+ * leave a target unfitted, and validation catches a bad source id. The
+ * nodes have no shapes, so the cost totals are 0 everywhere (constant
+ * columns, left out of the fit). */
+START_TEST(test_stack_fit)
+{
+    enum { G = 30 };
+    graph_set gs;
+    graph_set_init(&gs);
+    gp_error err;
+    for (int g = 0; g < G; g++) {
+        char name[32];
+        snprintf(name, sizeof name, "g%d", g);
+        ck_assert_int_eq(graph_set_begin_graph(&gs, name, &err), 0);
+        graph_node a;
+        graph_node_defaults(&a);
+        a.kind = OP_INPUT;
+        ck_assert(graph_set_add_node(&gs, "x", &a, NULL, 0, &err) == 0);
+        int k = 1;
+        for (int i = 0; i < 1 + g % 5 + g % 3; i++, k++) {
+            graph_node_defaults(&a);
+            a.kind = i <= g % 5 ? OP_CONV2D : OP_ACTIVATION;
+            if (a.kind == OP_CONV2D) a.kernel[0] = a.kernel[1] = 3;
+            else a.fn = FN_RELU;
+            snprintf(name, sizeof name, "n%d", k);
+            ck_assert(graph_set_add_node(&gs, name, &a, NULL, 0, &err) == k);
+            ck_assert_int_eq(graph_set_add_edge(&gs, k - 1, k, &err), 0);
+        }
+        graph_node_defaults(&a);
+        a.kind = OP_LINEAR;
+        ck_assert(graph_set_add_node(&gs, "fc", &a, NULL, 0, &err) == k);
+        ck_assert_int_eq(graph_set_add_edge(&gs, k - 1, k, &err), 0);
+        ck_assert_int_eq(graph_set_end_graph(&gs, &err), 0);
+    }
+    ck_assert_msg(graph_set_finish(&gs, &err) == 0, "%s", err.msg);
+
+    int64_t ids[G];
+    for (int g = 0; g < G; g++) ids[g] = g;
+    int32_t src[2] = {0, 2};
+    graph_stack *s = stack_create("new", src, 2, 2);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(stack_choose_classes(s, &gs, ids, G, &err), 0);
+    /* conv2d/k3 and relu vary; the linear node and the input do not count */
+    ck_assert_int_eq(s->n_cls, 2);
+    for (int k = 0; k < 2; k++) ck_assert(s->cls_kind[k] == OP_CONV2D || s->cls_kind[k] == OP_ACTIVATION);
+
+    const int P = stack_n_features(s);
+    ck_assert_int_eq(P, 6);
+    double X[G * 6], y[G], x[6];
+    for (int g = 0; g < G; g++) {
+        /* source 0 varies, source 2 is the same for every graph */
+        double sp[2] = {0.5 + 0.37 * (double)((g * 7) % 11), 3.0};
+        stack_features(s, &gs, g, sp, X + g * P);
+        ck_assert(fabs(X[g * P + 1] - log(3.0)) < 1e-12);
+        double conv = 0, relu = 0;
+        for (int k = 0; k < 2; k++) *(s->cls_kind[k] == OP_CONV2D ? &conv : &relu) = X[g * P + 4 + k];
+        ck_assert(conv == 1 + g % 5 && relu == g % 3);
+        y[g] = exp(0.2 + 0.8 * log(sp[0]) + 0.05 * conv - 0.03 * relu);
+    }
+    ck_assert_int_eq(stack_fit(s, 0, X, y, G, &err), 0);
+    ck_assert(stack_has(s, 0) && !stack_has(s, 1));
+    ck_assert(s->coef[1 + 1] == 0.5); /* the constant source keeps its equal share */
+    ck_assert_msg(s->alpha[0] == 0.1 && s->loo_rmse[0] < 0.01, "alpha %g loo %g", s->alpha[0], s->loo_rmse[0]);
+    double worst = 0;
+    for (int g = 0; g < G; g++) {
+        double e = fabs(stack_predict(s, 0, X + g * P) / y[g] - 1);
+        if (e > worst) worst = e;
+    }
+    ck_assert_msg(worst < 0.01, "worst relative error %g", worst);
+    /* a graph outside the fit: the law extends */
+    memcpy(x, X, sizeof x);
+    x[4 + (s->cls_kind[0] == OP_CONV2D ? 0 : 1)] += 2;
+    ck_assert(fabs(stack_predict(s, 0, x) / (y[0] * exp(0.1)) - 1) < 0.02);
+
+    ck_assert_int_eq(stack_fit(s, 1, X, y, STACK_MIN_SHOTS - 1, &err), 0);
+    ck_assert(!stack_has(s, 1));
+    y[3] = -1;
+    ck_assert_int_eq(stack_fit(s, 1, X, y, G, &err), -1);
+    ck_assert(strstr(err.msg, "not a positive number"));
+
+    ck_assert_int_eq(stack_validate(s, 3, 2, &err), 0);
+    ck_assert_int_eq(stack_validate(s, 2, 2, &err), -1); /* source id 2 of 2 devices */
+    ck_assert(strstr(err.msg, "source device id 2"));
+    ck_assert_int_eq(stack_validate(s, 3, 1, &err), -1);
+    stack_free(s);
+    graph_set_free(&gs);
+}
+END_TEST
+
 int main(void)
 {
     kernels_init(1);
@@ -511,6 +604,7 @@ int main(void)
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_config_errors);
     tcase_add_test(tc, test_fused_layer_bits);
+    tcase_add_test(tc, test_stack_fit);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -134,6 +134,61 @@ assert g["n"] == 230 and g["spearman"] > 0.8, g
 PY
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --anchor -1 -o "$WORK/h4.h5" -q 2>/dev/null
 [ $? -eq 2 ] && test ! -e "$WORK/h4.h5" && ok || bad "negative --anchor must be a usage error"
+# stack: a ridge regression on the trained devices' predictions and op
+# counts gives the whole-graph predictions; gnnpredict applies it, and its
+# numbers follow from the documented /stack group (recomputed here from
+# the source device's predictions and the dataset's nodes).
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shots 20 --method stack -o "$WORK/hs.h5" \
+    --metrics "$WORK/hs.json" >/dev/null 2>"$WORK/hs.err" && grep -q "stack for latency_ms: 20 shots, 1 source device(s), FLOPs, bytes and" "$WORK/hs.err" \
+    && ok || bad "gnnadapt --method stack"
+"$BUILD/gnnpredict" "$WORK/hs.h5" "$WORK/d.h5" --device synth_slow --format csv -o "$WORK/hs.csv" -q && ok || bad "gnnpredict with a stack"
+"$BUILD/gnnpredict" "$WORK/h.h5" "$WORK/d.h5" --device synth_fast --format csv -o "$WORK/hf.csv" -q && ok || bad "gnnpredict source device"
+$PY - "$WORK" <<'PY' && ok || bad "stack predictions"
+import csv, json, math, sys
+import h5py, numpy as np
+w = sys.argv[1]
+g = [r for r in json.load(open(f"{w}/hs.json")) if r["level"] == "graph"][0]
+print(f"adapted (stack) synth_slow from 20 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}% on {g['n']} graphs")
+assert g["n"] == 220 and g["spearman"] > 0.8, g
+f = h5py.File(f"{w}/hs.h5")
+st = f["stack"]
+assert st.attrs["device"] == "synth_slow"
+dev = [n.decode() if isinstance(n, bytes) else n for n in f["devices/names"][()]]
+assert [dev[i] for i in st["sources"][()]] == ["synth_fast"], st["sources"][()]
+s = lambda v: v.decode() if isinstance(v, bytes) else v
+classes = list(zip(map(s, st["class_kind"][()]), map(s, st["class_fn"][()]), st["class_kernel"][()]))
+coef = st["coef"][()]
+assert coef.shape == (1, 4 + len(classes)) and np.isfinite(coef).all() and len(classes) > 0, (coef.shape, classes)
+assert st["n_shots"][()][0] == 20 and st["alpha"][()][0] > 0 and st["loo_rmse"][()][0] > 0
+d = h5py.File(f"{w}/d.h5")
+names = [s(n) for n in d["graphs/names"][()]]
+off = d["graphs/node_offsets"][()]
+kv = [s(v) for v in d["nodes/kind"].attrs["vocabulary"]]
+fv = [s(v) for v in d["nodes/fn"].attrs["vocabulary"]]
+node_cls = list(zip([kv[k] for k in d["nodes/kind"][()]], [fv[k] for k in d["nodes/fn"][()]], d["nodes/kernel"][()][:, 0]))
+# FLOPs and bytes of the C cost model, from the cached features (log10(1 + x))
+feat = d["nodes/features"]
+col = [s(c) for c in feat.attrs["column_names"]]
+raw = lambda c: 10.0 ** feat[:, col.index(c)].astype(np.float64) - 1.0
+flops = raw("log_flops")
+nbytes = raw("log_bytes_in") + raw("log_bytes_out") + raw("log_bytes_param")
+src = {r["graph"]: float(r["predicted"]) for r in csv.DictReader(open(f"{w}/hf.csv")) if not r["node"]}
+got = {r["graph"]: float(r["predicted"]) for r in csv.DictReader(open(f"{w}/hs.csv")) if not r["node"]}
+worst = 0
+for gi, name in enumerate(names):
+    cnt = [sum(1 for c in node_cls[off[gi]:off[gi + 1]] if c == k) for k in classes]
+    x = [math.log(src[name]), math.log1p(flops[off[gi]:off[gi + 1]].sum()),
+         math.log1p(nbytes[off[gi]:off[gi + 1]].sum())] + cnt
+    want = math.exp(coef[0, 0] + sum(c * v for c, v in zip(coef[0, 1:], x)))
+    worst = max(worst, abs(got[name] - want) / want)
+print(f"stack predictions recomputed from /stack for {len(names)} graphs: worst relative difference {worst:.1e}")
+assert worst < 1e-4, worst  # the cached features are float32
+PY
+# a stack naming a device the model does not have is refused by name
+cp "$WORK/hs.h5" "$WORK/hs_bad.h5"
+$PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['stack/sources'][0] = 7" "$WORK/hs_bad.h5"
+"$BUILD/gnnpredict" "$WORK/hs_bad.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt" >/dev/null
+[ $? -eq 1 ] && grep -q "hs_bad.h5: /stack: stack: source device id 7" "$WORK/err.txt" && ok || { cat "$WORK/err.txt"; bad "bad /stack/sources must be refused"; }
 
 # 7. Cost prior (--prior roofline): learns, predicts the same through
 # gnnpredict, is stored in the checkpoint, and bad settings or a tampered
