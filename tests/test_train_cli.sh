@@ -189,6 +189,26 @@ cp "$WORK/hs.h5" "$WORK/hs_bad.h5"
 $PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['stack/sources'][0] = 7" "$WORK/hs_bad.h5"
 "$BUILD/gnnpredict" "$WORK/hs_bad.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt" >/dev/null
 [ $? -eq 1 ] && grep -q "hs_bad.h5: /stack: stack: source device id 7" "$WORK/err.txt" && ok || { cat "$WORK/err.txt"; bad "bad /stack/sources must be refused"; }
+# ... and so are a coefficient table of the wrong shape and an unknown op class
+cp "$WORK/hs.h5" "$WORK/hs_bad2.h5"
+$PY -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r+')
+c = f['stack/coef'][()]
+del f['stack/coef']
+f['stack/coef'] = c[:, :-1]" "$WORK/hs_bad2.h5"
+"$BUILD/gnnpredict" "$WORK/hs_bad2.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt" >/dev/null
+[ $? -eq 1 ] && grep -q "hs_bad2.h5: /stack/coef" "$WORK/err.txt" && ok || { cat "$WORK/err.txt"; bad "bad /stack/coef shape must be refused"; }
+cp "$WORK/hs.h5" "$WORK/hs_bad3.h5"
+$PY -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r+')
+k = [v.decode() if isinstance(v, bytes) else v for v in f['stack/class_kind'][()]]
+k[0] = 'warp_drive'
+del f['stack/class_kind']
+f['stack/class_kind'] = k" "$WORK/hs_bad3.h5"
+"$BUILD/gnnpredict" "$WORK/hs_bad3.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt" >/dev/null
+[ $? -eq 1 ] && grep -q "warp_drive" "$WORK/err.txt" && ok || { cat "$WORK/err.txt"; bad "unknown stack op class must be refused"; }
 
 # 7. Cost prior (--prior roofline): learns, predicts the same through
 # gnnpredict, is stored in the checkpoint, and bad settings or a tampered
