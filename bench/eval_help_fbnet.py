@@ -30,7 +30,7 @@ The k pool samples are drawn from the middle-80% pool without the reference
 archs, so every adaptation uses exactly k + 10 archs.
 
     bench/eval_help_fbnet.py [--work DIR] [--dataset FBNET.h5] [--draws 10] [--shots 5,10,20]
-                             [--epochs 40] [--method embedding|heads] [--steps 300]
+                             [--epochs 40] [--method heads,stack] [--steps 300]
 
 Needs ../shared/data (or $GNNPERF_SHARED/data) and a build (build/). The
 dataset is imported into --work (scripts/import_fbnet.py, all 5,000 archs)
@@ -46,7 +46,7 @@ import sys
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, add_fewshot_args, featurizer_version, middle80, spearman
+from evalcommon import ROOT, add_fewshot_args, featurizer_version, fewshot_methods, fewshot_rho, middle80, spearman
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -79,6 +79,7 @@ def main():
     ap.add_argument("--dataset", help="an existing import of all 5,000 archs (default: WORK/fbnet.h5, "
                                       "imported when absent)")
     a = ap.parse_args()
+    methods = fewshot_methods(PROG, a)
     shots_list = [int(s) for s in a.shots.split(",")]
     d = data_dir()
     os.makedirs(a.work, exist_ok=True)
@@ -137,23 +138,19 @@ def main():
         lat_d = {i: lat[i][dev] for i in lat}
         pool = [i for i in middle80(POOL, lat_d) if i not in refs]
         query = middle80(QUERY, lat_d)
-        qnames = ",".join(name(i) for i in query)
         results.setdefault("FLOPs (gnnperf cost model)", []).append(
             spearman([flops[pos[name(i)]] for i in query], [lat_d[i] for i in query]))
-        for k in shots_list:
-            rhos = []
-            for draw in range(a.draws):
-                picks = random.Random(1000 * draw + k).sample(pool, k) + list(refs)
-                metrics = os.path.join(a.work, f"adapt_{dev}_{k}_{draw}.json")
-                run([os.path.join(ROOT, "build", "gnnadapt"), model, ds, "--device", dev, "-o",
-                     os.path.join(a.work, "adapted.h5"), "--shot-graphs", ",".join(name(i) for i in picks),
-                     "--test-graphs", qnames, "--metrics", metrics, "-q", "--threads", str(a.threads),
-                     "--seed", str(draw), "--method", a.method, "--steps", str(a.steps), "--anchor", str(a.anchor)])
-                m = [r for r in json.load(open(metrics)) if r["level"] == "graph" and r["target"] == "latency_ms"]
-                rhos.append(m[0]["spearman"])
-            results.setdefault(f"gnnperf, {a.method} ({k} samples + 10 reference)", []).append(float(np.mean(rhos)))
-            print(f"{dev}: {k} samples: rho {np.mean(rhos):.3f} +- {np.std(rhos):.3f} over {a.draws} draws",
-                  file=sys.stderr)
+        for method in methods:
+            for k in shots_list:
+                rhos = []
+                for draw in range(a.draws):
+                    picks = random.Random(1000 * draw + k).sample(pool, k) + list(refs)
+                    rhos.append(fewshot_rho(PROG, a, method, model, ds, dev, [name(i) for i in picks],
+                                            [name(i) for i in query],
+                                            os.path.join(a.work, f"adapt_{method}_{dev}_{k}_{draw}.json"), draw))
+                results.setdefault(f"gnnperf, {method} ({k} samples + 10 reference)", []).append(float(np.mean(rhos)))
+                print(f"{dev}: {method}, {k} samples: rho {np.mean(rhos):.3f} +- {np.std(rhos):.3f} over "
+                      f"{a.draws} draws", file=sys.stderr)
 
     print(f"HELP FBNet protocol, Spearman rho on the query set (middle 80%), mean of {a.draws} draws")
     print("| method | " + " | ".join(TEST) + " | mean |")

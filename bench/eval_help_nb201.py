@@ -5,12 +5,12 @@ Protocol (../shared/data/README.md, help_nb201/nb201_splits_help.json):
 source devices train the model on the meta-training pool (arch 0..899,
 here 0..799 train and 800..899 validation); for each test device, 10 random
 pool archs from the middle 80% by latency on that device plus HELP's 10
-reference archs adapt it (gnnadapt: the device embedding), and Spearman rho
+reference archs adapt it (gnnadapt, each --method in turn), and Spearman rho
 is measured on the query set (arch 900..1899, middle 80% on that device);
 averaged over 10 random draws. Also at 5 and 20 samples, and the FLOPs
 baseline (rank of total FLOPs, from the C cost model's feature column).
 
-    bench/eval_help_nb201.py [--work DIR] [--draws 10] [--shots 5,10,20] [--epochs 40] [--method embedding|heads]
+    bench/eval_help_nb201.py [--work DIR] [--draws 10] [--shots 5,10,20] [--epochs 40] [--method heads,stack]
 
 Needs ../shared/data (or $GNNPERF_SHARED/data) and a build (build/).
 """
@@ -24,7 +24,7 @@ import sys
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, add_fewshot_args, featurizer_version, middle80, spearman
+from evalcommon import ROOT, add_fewshot_args, featurizer_version, fewshot_methods, fewshot_rho, middle80, spearman
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -38,18 +38,22 @@ PUBLISHED = {  # Spearman rho on the test devices, in TEST order, then the mean
 }
 
 
+PROG = "eval_help_nb201"
+
+
 def data_dir():
-    return _data_dir("eval_help_nb201", "help_nb201")
+    return _data_dir(PROG, "help_nb201")
 
 
 def run(cmd, **kw):
-    return _run("eval_help_nb201", cmd, **kw)
+    return _run(PROG, cmd, **kw)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_fewshot_args(ap, os.path.join(ROOT, "out", "help_nb201"))
     a = ap.parse_args()
+    methods = fewshot_methods(PROG, a)
     shots_list = [int(s) for s in a.shots.split(",")]
     d = data_dir()
     os.makedirs(a.work, exist_ok=True)
@@ -98,24 +102,20 @@ def main():
         lat_d = {i: lat[i][dev] for i in lat}
         pool = middle80(range(900), lat_d)
         query = middle80(range(900, 1900), lat_d)
-        qnames = ",".join(name(i) for i in query)
         results.setdefault("FLOPs (gnnperf cost model)", []).append(
             spearman([flops[row(i)] for i in query], [lat_d[i] for i in query]))
-        for k in shots_list:
-            rhos = []
-            for draw in range(a.draws):
-                rnd = random.Random(1000 * draw + k)
-                picks = [i for i in rnd.sample(pool, k) if i not in refs] + list(refs)
-                metrics = os.path.join(a.work, f"adapt_{dev}_{k}_{draw}.json")
-                run([os.path.join(ROOT, "build", "gnnadapt"), model, ds, "--device", dev, "-o",
-                     os.path.join(a.work, "adapted.h5"), "--shot-graphs", ",".join(name(i) for i in picks),
-                     "--test-graphs", qnames, "--metrics", metrics, "-q", "--threads", str(a.threads),
-                     "--seed", str(draw), "--method", a.method, "--steps", str(a.steps), "--anchor", str(a.anchor)])
-                m = [r for r in json.load(open(metrics)) if r["level"] == "graph" and r["target"] == "latency_ms"]
-                rhos.append(m[0]["spearman"])
-            results.setdefault(f"gnnperf, {a.method} ({k} samples + 10 reference)", []).append(float(np.mean(rhos)))
-            print(f"{dev}: {k} samples: rho {np.mean(rhos):.3f} +- {np.std(rhos):.3f} over {a.draws} draws",
-                  file=sys.stderr)
+        for method in methods:
+            for k in shots_list:
+                rhos = []
+                for draw in range(a.draws):
+                    rnd = random.Random(1000 * draw + k)
+                    picks = [i for i in rnd.sample(pool, k) if i not in refs] + list(refs)
+                    rhos.append(fewshot_rho(PROG, a, method, model, ds, dev, [name(i) for i in picks],
+                                            [name(i) for i in query],
+                                            os.path.join(a.work, f"adapt_{method}_{dev}_{k}_{draw}.json"), draw))
+                results.setdefault(f"gnnperf, {method} ({k} samples + 10 reference)", []).append(float(np.mean(rhos)))
+                print(f"{dev}: {method}, {k} samples: rho {np.mean(rhos):.3f} +- {np.std(rhos):.3f} over "
+                      f"{a.draws} draws", file=sys.stderr)
 
     print("HELP NAS-Bench-201 protocol, Spearman rho on the query set (middle 80%), mean of draws")
     print("| method | " + " | ".join(TEST) + " | mean |")

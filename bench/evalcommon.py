@@ -75,11 +75,34 @@ def add_fewshot_args(ap, work_default):
     ap.add_argument("--shots", default="5,10,20")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--method", default="heads", choices=("embedding", "heads"),
-                    help="what gnnadapt fits on the new device's samples")
+    ap.add_argument("--method", default="heads,stack",
+                    help="what gnnadapt fits on the new device's samples: embedding, heads or stack, or several "
+                         "comma-separated (each scored on the same draws and source model)")
     ap.add_argument("--steps", type=int, default=300, help="gnnadapt optimizer steps")
     ap.add_argument("--anchor", type=float, default=0.0,
                     help="gnnadapt --anchor: pull the adapted heads toward the source model (0 = none)")
+
+
+def fewshot_methods(prog, a):
+    """The --method list of add_fewshot_args, checked."""
+    methods = a.method.split(",")
+    bad = [m for m in methods if m not in ("embedding", "heads", "stack")]
+    if bad or not methods:
+        sys.exit(f"{prog}: --method: {', '.join(bad) or 'nothing'} is not embedding, heads or stack")
+    return methods
+
+
+def fewshot_rho(prog, a, method, model, ds, dev, shots, tests, metrics, seed):
+    """Adapts model to dev from the graphs named in shots with gnnadapt and
+    returns its Spearman rho of whole-graph latency_ms on the graphs named in
+    tests (written to the JSON file metrics)."""
+    run(prog, [os.path.join(ROOT, "build", "gnnadapt"), model, ds, "--device", dev, "-o",
+               os.path.join(a.work, "adapted.h5"), "--shot-graphs", ",".join(shots), "--test-graphs",
+               ",".join(tests), "--metrics", metrics, "-q", "--threads", str(a.threads), "--seed", str(seed),
+               "--method", method, "--steps", str(a.steps), "--anchor", str(a.anchor)])
+    import json
+    m = [r for r in json.load(open(metrics)) if r["level"] == "graph" and r["target"] == "latency_ms"]
+    return m[0]["spearman"]
 
 
 # Baselines: fit on rows `fit`, choose the hyperparameter on rows `val`, refit on

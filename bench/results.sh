@@ -10,8 +10,9 @@
 #                        transfer to the 2-thread device          (~1.5)
 #   label_repeatability.py  three fresh profiling runs of the held-out
 #                        models: how far this machine's labels reproduce (~1.5)
-#   eval_help_nb201.py   HELP's NAS-Bench-201 few-shot protocol   (~18)
-#   eval_help_fbnet.py   HELP's FBNet few-shot protocol           (~20)
+#   eval_help_nb201.py   HELP's NAS-Bench-201 few-shot protocol, gnnadapt's
+#                        heads and stack methods                  (~30)
+#   eval_help_fbnet.py   HELP's FBNet few-shot protocol, both     (~25)
 #   eval_indevice_nb201.py  720-graph in-device accuracy, 27 settings,
 #                        with ridge and XGBoost baselines         (~18)
 #   eval_fbnet_blocks.py FBNet blocks of unseen configurations
@@ -68,7 +69,7 @@ if [ -d "$SHARED/data" ]; then
         step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201" --epochs 150 --ensemble 3 \
             --patience 30 --refit --finetune 30
         step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks"
-        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --ensemble 3
+        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --ensemble 5
     fi
 else
     gp_log "no $SHARED/data: the public-data protocols are skipped"
