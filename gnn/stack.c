@@ -340,7 +340,9 @@ int stack_validate(const graph_stack *s, int32_t n_devices, int n_t, gp_error *e
     if (!s->device || !s->device[0]) return gp_errorf(err, "stack: no device name");
     if (s->n_t != n_t)
         return gp_errorf(err, "stack: %d target rows where the model has %d graph targets", s->n_t, n_t);
-    if (s->n_src < 0 || s->n_cls < 0) return gp_errorf(err, "stack: negative counts");
+    if (s->n_src < 1 || s->n_cls < 0)
+        return gp_errorf(err, "stack: %d source devices and %d op classes (at least one source needed)", (int)s->n_src,
+                         (int)s->n_cls);
     for (int32_t d = 0; d < s->n_src; d++)
         if (s->src[d] < 0 || s->src[d] >= n_devices)
             return gp_errorf(err, "stack: source device id %d is outside the model's 0..%d", (int)s->src[d],

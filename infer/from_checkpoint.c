@@ -63,7 +63,7 @@ int checkpoint_prior_spec(batch_spec *bs, const checkpoint_meta *m, const double
 
 static int predict_plain(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids,
                          int64_t n, int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch,
-                         int want_emb, model *m, batcher *b_out, predictions *p, gp_error *err)
+                         int want_emb, model *m, const predict_inspect *inspect, predictions *p, gp_error *err)
 {
     unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
     int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
@@ -103,6 +103,7 @@ static int predict_plain(const char *path, const checkpoint_meta *meta, const da
         goto out;
     }
     if (batcher_init(&b, d, &bs, err) != 0) goto out;
+    if (inspect) inspect->fn(&b, inspect->ctx);
     if (model_build(m, &meta->cfg, &b.lim, err) != 0) goto out;
     if (checkpoint_read_params(path, &m->params, 0, err) != 0) goto out;
     if (!ids) {
@@ -118,8 +119,7 @@ static int predict_plain(const char *path, const checkpoint_meta *meta, const da
     if (predict_run(p, m, &b, ids, n, &po, err) != 0) goto out;
     rc = 0;
 out:
-    if (b_out && rc == 0) *b_out = b;
-    else batcher_free(&b);
+    batcher_free(&b);
     free(all);
     free(desc);
     free(prior_rates);
@@ -170,17 +170,15 @@ out:
 
 int checkpoint_predict(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids, int64_t n,
                        int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch, int want_emb,
-                       model *m, batcher *b_out, predictions *p, gp_error *err)
+                       model *m, const predict_inspect *inspect, predictions *p, gp_error *err)
 {
-    if (predict_plain(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, b_out, p, err) != 0)
+    if (predict_plain(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, inspect, p, err) != 0)
         return -1;
     const graph_stack *s = meta->stack;
     if (!s) return 0;
     for (int32_t j = 0; j < n_dev; j++)
         if (!strcmp(meta->device_names[model_dev[j]], s->device) &&
-            checkpoint_apply_stack(s, path, meta, d, p, j, batch, err) != 0) {
-            if (b_out) batcher_free(b_out);
+            checkpoint_apply_stack(s, path, meta, d, p, j, batch, err) != 0)
             return -1;
-        }
     return 0;
 }

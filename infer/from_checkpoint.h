@@ -30,17 +30,23 @@ int checkpoint_prior_spec(batch_spec *bs, const checkpoint_meta *m, const double
                           int32_t n_dev, const int32_t *model_dev, double *rates, unsigned char *node_f,
                           unsigned char *graph_f, gp_error *err);
 
+/* Called with the batcher once its features are built, before the model
+ * runs (gnnpredict warns there about features beyond training's range). */
+typedef struct predict_inspect {
+    void (*fn)(const batcher *b, void *ctx);
+    void *ctx;
+} predict_inspect;
+
 /* Predictions of the checkpoint at path (meta read from it) for graphs
  * ids[0..n) of d (every graph when ids is NULL) on n_dev of its devices
  * (model ids model_dev; dataset label columns data_dev, -1 for none), in
  * batches of batch graphs, with embeddings when want_emb. Builds the model
- * into m, which the caller frees (its device vectors feed --embeddings);
- * when b_out is non-NULL the batcher is handed over too (the caller frees
- * it), else freed. Graph predictions of a device the checkpoint's stack
- * covers are the stack's (checkpoint_apply_stack). */
+ * into m, which the caller frees (its device vectors feed --embeddings).
+ * inspect may be NULL. Graph predictions of a device the checkpoint's
+ * stack covers are the stack's (checkpoint_apply_stack). */
 int checkpoint_predict(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids, int64_t n,
                        int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch, int want_emb,
-                       model *m, batcher *b_out, predictions *p, gp_error *err);
+                       model *m, const predict_inspect *inspect, predictions *p, gp_error *err);
 
 /* Replaces p's graph predictions in device column col with those of stack s,
  * whose source devices are predicted by the checkpoint at src_path (meta

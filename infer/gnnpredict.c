@@ -429,6 +429,17 @@ static int same_contract(const checkpoint_meta *a, const char *pa, const checkpo
     return 0;
 }
 
+typedef struct unseen_ctx {
+    const dataset *d;
+    const checkpoint_meta *meta;
+} unseen_ctx;
+
+static void warn_unseen_cb(const batcher *b, void *ctx)
+{
+    const unseen_ctx *u = ctx;
+    warn_unseen(u->d, u->meta, b);
+}
+
 /* One checkpoint's predictions for every graph of d on the selected model
  * devices (infer/from_checkpoint.h: with its stack, when it has one for a
  * selected device). m is left built (its device vectors feed --embeddings);
@@ -437,14 +448,12 @@ static int predict_member(const opts *o, const char *path, const checkpoint_meta
                           int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int warn, model *m,
                           predictions *p, gp_error *err)
 {
-    batcher b;
-    memset(&b, 0, sizeof b);
-    if (checkpoint_predict(path, meta, d, NULL, 0, n_dev, model_dev, data_dev, o->batch, o->embeddings != NULL, m, &b,
-                           p, err) != 0)
+    unseen_ctx u = {d, meta};
+    predict_inspect in = {warn_unseen_cb, &u};
+    if (checkpoint_predict(path, meta, d, NULL, 0, n_dev, model_dev, data_dev, o->batch, o->embeddings != NULL, m,
+                           warn ? &in : NULL, p, err) != 0)
         return -1;
     phase("predict");
-    if (warn) warn_unseen(d, meta, &b);
-    batcher_free(&b);
     return 0;
 }
 

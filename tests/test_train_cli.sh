@@ -109,6 +109,16 @@ assert f["graphs/node_offsets"][-1] == N
 assert f["devices/embeddings"].shape[0] == len(f["devices/names"]) == 2
 PY
 
+# 5b. A graph far outside the training range gets a warning naming the node.
+cat >"$WORK/huge.json" <<'JSON'
+{"format":"gnnperf-graph","version":1,"name":"huge","nodes":[{"name":"x","op":"input","out_shape":[64,3,1024,1024]},
+ {"name":"c","op":"conv2d","inputs":["x"],"attrs":{"kernel":[7,7],"padding":[3,3]},"out_shape":[64,512,1024,1024]},
+ {"name":"o","op":"output","inputs":["c"],"out_shape":[64,512,1024,1024]}]}
+JSON
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/huge.json" >/dev/null 2>"$WORK/err.txt" &&
+    grep -q "log_flops values beyond what training saw (first: 'c' in graph 'huge')" "$WORK/err.txt" && ok ||
+    bad "no extrapolation warning for a graph beyond the training range"
+
 # 6. Few-shot transfer: hold synth_slow out, adapt from 10 of its graphs.
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/h.h5" "${COMMON[@]}" --holdout-device synth_slow && ok || bad "train with holdout"
 "$BUILD/gnnpredict" "$WORK/h.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt"
