@@ -24,7 +24,7 @@ import sys
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, add_fewshot_args, featurizer_version, fewshot_methods, fewshot_rho, middle80, spearman
+from evalcommon import ROOT, add_fewshot_args, featurizer_version, fewshot_methods, fewshot_scores, middle80, spearman
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -104,18 +104,9 @@ def main():
         query = middle80(range(900, 1900), lat_d)
         results.setdefault("FLOPs (gnnperf cost model)", []).append(
             spearman([flops[row(i)] for i in query], [lat_d[i] for i in query]))
-        for method in methods:
-            for k in shots_list:
-                rhos = []
-                for draw in range(a.draws):
-                    rnd = random.Random(1000 * draw + k)
-                    picks = [i for i in rnd.sample(pool, k) if i not in refs] + list(refs)
-                    rhos.append(fewshot_rho(PROG, a, method, model, ds, dev, [name(i) for i in picks],
-                                            [name(i) for i in query],
-                                            os.path.join(a.work, f"adapt_{method}_{dev}_{k}_{draw}.json"), draw))
-                results.setdefault(f"gnnperf, {method} ({k} samples + 10 reference)", []).append(float(np.mean(rhos)))
-                print(f"{dev}: {method}, {k} samples: rho {np.mean(rhos):.3f} +- {np.std(rhos):.3f} over "
-                      f"{a.draws} draws", file=sys.stderr)
+        picks = lambda draw, k: ([i for i in random.Random(1000 * draw + k).sample(pool, k) if i not in refs] +
+                                 list(refs))
+        fewshot_scores(PROG, a, methods, shots_list, model, ds, dev, picks, query, name, results)
 
     print("HELP NAS-Bench-201 protocol, Spearman rho on the query set (middle 80%), mean of draws")
     print("| method | " + " | ".join(TEST) + " | mean |")

@@ -105,6 +105,22 @@ def fewshot_rho(prog, a, method, model, ds, dev, shots, tests, metrics, seed):
     return m[0]["spearman"]
 
 
+def fewshot_scores(prog, a, methods, shots_list, model, ds, dev, draw_picks, query, name, results):
+    """Every (method, k) of the few-shot protocols on one test device: the
+    mean rho over a.draws draws, appended to results under the method's
+    label and printed. draw_picks(draw, k) gives the archs to adapt from,
+    query the archs to score, name(i) an arch's graph name."""
+    for method in methods:
+        for k in shots_list:
+            rhos = [fewshot_rho(prog, a, method, model, ds, dev, [name(i) for i in draw_picks(draw, k)],
+                                [name(i) for i in query],
+                                os.path.join(a.work, f"adapt_{method}_{dev}_{k}_{draw}.json"), draw)
+                    for draw in range(a.draws)]
+            results.setdefault(f"gnnperf, {method} ({k} samples + 10 reference)", []).append(float(np.mean(rhos)))
+            print(f"{dev}: {method}, {k} samples: rho {np.mean(rhos):.3f} +- {np.std(rhos):.3f} over "
+                  f"{a.draws} draws", file=sys.stderr)
+
+
 # Baselines: fit on rows `fit`, choose the hyperparameter on rows `val`, refit on
 # rows `train` (fit and val) and predict rows `test` (index arrays into X and y).
 # Return (predictions, {chosen hyperparameters}). sklearn and xgboost are

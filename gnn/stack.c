@@ -51,10 +51,11 @@ void stack_free(graph_stack *s)
     free(s);
 }
 
-static int class_of(const graph_stack *s, const graph_node *v)
+/* Index of node v's class among the nc classes (kind, fn, ker), or -1. */
+static int32_t find_class(const int32_t *kind, const int32_t *fn, const int32_t *ker, int32_t nc, const graph_node *v)
 {
-    for (int32_t k = 0; k < s->n_cls; k++)
-        if (s->cls_kind[k] == v->kind && s->cls_fn[k] == v->fn && s->cls_kernel[k] == v->kernel[0]) return k;
+    for (int32_t k = 0; k < nc; k++)
+        if (kind[k] == v->kind && fn[k] == v->fn && ker[k] == v->kernel[0]) return k;
     return -1;
 }
 
@@ -71,9 +72,7 @@ int stack_choose_classes(graph_stack *s, const graph_set *gs, const int64_t *ids
         for (int64_t v = gs->node_off[ids[i]]; v < gs->node_off[ids[i] + 1]; v++) {
             const graph_node *a = &gs->nodes[v];
             if (a->kind == OP_INPUT || a->kind == OP_OUTPUT) continue;
-            int32_t k = 0;
-            while (k < nc && !(kind[k] == a->kind && fn[k] == a->fn && ker[k] == a->kernel[0])) k++;
-            if (k < nc) continue;
+            if (find_class(kind, fn, ker, nc, a) >= 0) continue;
             if (nc == cap) {
                 cap *= 2;
                 int32_t *k2 = realloc(kind, (size_t)cap * sizeof(int32_t));
@@ -97,9 +96,8 @@ int stack_choose_classes(graph_stack *s, const graph_set *gs, const int64_t *ids
     for (int64_t i = 0; i < n; i++) {
         memset(cnt, 0, (size_t)nc * sizeof(int64_t));
         for (int64_t v = gs->node_off[ids[i]]; v < gs->node_off[ids[i] + 1]; v++) {
-            const graph_node *a = &gs->nodes[v];
-            for (int32_t k = 0; k < nc; k++)
-                if (kind[k] == a->kind && fn[k] == a->fn && ker[k] == a->kernel[0]) cnt[k]++;
+            int32_t k = find_class(kind, fn, ker, nc, &gs->nodes[v]);
+            if (k >= 0) cnt[k]++;
         }
         for (int32_t k = 0; k < nc; k++) {
             if (cnt[k] < lo[k]) lo[k] = cnt[k];
@@ -154,7 +152,7 @@ void stack_features(const graph_stack *s, const graph_set *gs, int64_t g, const 
         graph_node_cost(gs, v, &nc);
         flops += nc.flops;
         bytes += node_cost_bytes(&nc);
-        int k = class_of(s, &gs->nodes[v]);
+        int32_t k = find_class(s->cls_kind, s->cls_fn, s->cls_kernel, s->n_cls, &gs->nodes[v]);
         if (k >= 0) c[k] += 1.0;
     }
     x[s->n_src] = log1p(flops);
