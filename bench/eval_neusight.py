@@ -717,6 +717,38 @@ def main():
                     mape([k[key] for k in sel], [k["latency"] for k in sel]) if sel else None)
     md_table("Held-out BMM/FC kernels by shape (all rows)", ["method", "op class", "shape"]
              + [SHORT[d] for d in HELD_OUT] + ["pooled"], rows)
+    # Is the error a level (bias) or a shape (spread)? Mean and sd of ln(pred / measured).
+    rows = []
+    for c in CLASSES:
+        row = [c]
+        for dv in HELD_OUT:
+            e = [math.log(k["gnn"] / k["latency"]) for k in kernels
+                 if k["counted"] and k.get("part") == "heldout" and k["device"] == dv and k["cls"] == c]
+            row.append(f"{np.mean(e):+.2f} / {np.std(e):.2f}" if e else "-")
+            if e:
+                per_kernel.setdefault("gnnperf ln error", {}).setdefault(SHORT[dv], {})[c] = {
+                    "mean": float(np.mean(e)), "sd": float(np.std(e)), "n": len(e)}
+        rows.append(row)
+    md_table("gnnperf on held-out GPUs: mean / sd of ln(predicted / measured) per kernel",
+             ["op class"] + [SHORT[d] for d in HELD_OUT], rows)
+    # How close each GPU's large GEMMs come to the peak its descriptor gives:
+    # the level a zero-shot model has to guess for a GPU it never saw.
+    peak = {dv: p for dv, (p, _) in device_specs(ds).items()}
+    rows = []
+    for dv in TRAIN_GPUS + HELD_OUT:
+        row = [SHORT[dv] + (" (held out)" if dv in HELD_OUT else "")]
+        for c in ("BMM", "FC"):
+            sel = [k for k in kernels if k["device"] == dv and k["cls"] == c]
+            if not sel:
+                row.append("-")
+                continue
+            fl = np.array([2.0 * prod(k["shape"].split(":")[1].split(",")) for k in sel])
+            big = fl > np.quantile(fl, 0.7)
+            achieved = fl[big] / (np.array([k["latency"] for k in sel])[big] * 1e-3)
+            row.append(f"{np.median(achieved) / 1e12:.1f} TFLOP/s = {np.median(achieved) / peak[dv] * 100:.0f} %")
+        rows.append(row)
+    md_table("Largest 30 % of BMM / FC kernels by FLOPs: median achieved FP32 rate and its share of the "
+             "descriptor's peak (all rows, training and test)", ["GPU", "BMM", "FC"], rows)
     ew = {}
     for dv in HELD_OUT:
         for op in ELEM_OPS:
