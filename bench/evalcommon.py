@@ -76,7 +76,7 @@ def add_fewshot_args(ap, work_default):
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--method", default="heads,stack",
-                    help="what gnnadapt fits on the new device's samples: embedding, heads or stack, or several "
+                    help="what gnnadapt fits on the new device's samples: embedding, heads, stack or blend, or several "
                          "comma-separated (each scored on the same draws and source model)")
     ap.add_argument("--steps", type=int, default=300, help="gnnadapt optimizer steps")
     ap.add_argument("--anchor", type=float, default=0.0,
@@ -86,9 +86,9 @@ def add_fewshot_args(ap, work_default):
 def fewshot_methods(prog, a):
     """The --method list of add_fewshot_args, checked."""
     methods = a.method.split(",")
-    bad = [m for m in methods if m not in ("embedding", "heads", "stack")]
+    bad = [m for m in methods if m not in ("embedding", "heads", "stack", "blend")]
     if bad or not methods:
-        sys.exit(f"{prog}: --method: {', '.join(bad) or 'nothing'} is not embedding, heads or stack")
+        sys.exit(f"{prog}: --method: {', '.join(bad) or 'nothing'} is not embedding, heads, stack or blend")
     return methods
 
 

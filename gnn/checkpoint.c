@@ -105,10 +105,21 @@ static int write_stack(h5w *w, const graph_stack *s)
          write_doubles(w, "/stack/coef", s->coef, 2, s->n_t, 1 + stack_n_features(s)) ||
          write_doubles(w, "/stack/alpha", s->alpha, 1, s->n_t, 0) ||
          write_doubles(w, "/stack/loo_rmse", s->loo_rmse, 1, s->n_t, 0) ||
-         write_ints(w, "/stack/n_shots", s->n_shots, s->n_t);
+         write_ints(w, "/stack/n_shots", s->n_shots, s->n_t) ||
+         write_doubles(w, "/stack/model_share", s->model_share, 1, s->n_t, 0);
     free(kinds);
     free(fns);
-    return rc ? -1 : 0;
+    if (rc || s->n_param == 0) return rc ? -1 : 0;
+    hid_t pg = h5w_group(w, "/stack/source_params", 0);
+    if (pg < 0) return -1;
+    H5Gclose(pg);
+    if (write_strings(w, "/stack/source_param_names", s->param_names, s->n_param)) return -1;
+    for (int32_t k = 0; k < s->n_param; k++) {
+        char path[160];
+        snprintf(path, sizeof path, "/stack/source_params/%s", s->param_names[k]);
+        if (write_floats(w, path, s->param_values[k], s->param_counts[k])) return -1;
+    }
+    return 0;
 }
 
 static int write_all(h5w *w, const checkpoint_meta *m, const param_store *p, int with_opt)
@@ -294,6 +305,43 @@ done:
     return rc;
 }
 
+/* A blend's source-model tensors (/stack/source_params), when present:
+ * finite values under names a parameter store can hold. Whether the model
+ * has them is checked where they are used. */
+static int read_stack_params(h5r *r, graph_stack *s)
+{
+    hid_t g;
+    int have = h5r_open_object(r, "/stack/source_params", H5I_GROUP, 0, &g);
+    if (have <= 0) return have;
+    H5Gclose(g);
+    int64_t n = 0;
+    char **names = h5r_load_strings(r, "/stack/source_param_names", H5R_ANY, &n);
+    if (!names) return -1;
+    int rc = 0;
+    for (int64_t k = 0; k < n && rc == 0; k++) {
+        char path[160];
+        if (!names[k][0] || strlen(names[k]) >= 100 || strchr(names[k], '/')) {
+            rc = h5r_fail(r, "/stack/source_param_names", "entry %lld is not a tensor name", (long long)k);
+            break;
+        }
+        snprintf(path, sizeof path, "/stack/source_params/%s", names[k]);
+        int64_t count = 0;
+        float *v = h5r_load(r, path, H5C_FLOAT, H5T_NATIVE_FLOAT, sizeof(float), 1, H5R_ANY, H5R_ANY, &count, NULL, 1,
+                            NULL);
+        if (!v) {
+            rc = -1;
+            break;
+        }
+        for (int64_t i = 0; i < count && rc == 0; i++)
+            if (!isfinite(v[i])) rc = h5r_fail(r, path, "entry %lld is not finite", (long long)i);
+        gp_error e;
+        if (rc == 0 && stack_keep_param(s, names[k], v, count, &e) != 0) rc = h5r_fail(r, path, "%s", e.msg);
+        free(v);
+    }
+    h5_free_strings(names, n);
+    return rc;
+}
+
 /* The optional /stack group; absent means none. */
 static int read_stack(h5r *r, checkpoint_meta *m)
 {
@@ -302,8 +350,9 @@ static int read_stack(h5r *r, checkpoint_meta *m)
     if (have <= 0) return have;
     char *device = NULL, **kinds = NULL, **fns = NULL;
     int32_t *src = NULL, *ker = NULL, *shots = NULL;
-    double *coef = NULL, *alpha = NULL, *loo = NULL;
+    double *coef = NULL, *alpha = NULL, *loo = NULL, *share = NULL;
     int64_t n_src = 0, n_cls = 0, nf = 0;
+    int share_absent = 0;
     int rc = -1;
     graph_stack *s = NULL;
     if (h5r_attr_string(r, g, "/stack", "device", 1, &device) != 1) goto done;
@@ -322,6 +371,10 @@ static int read_stack(h5r *r, checkpoint_meta *m)
         !(shots = h5r_load(r, "/stack/n_shots", H5C_INT, H5T_NATIVE_INT32, sizeof(int32_t), 1, m->n_graph_t,
                            H5R_ANY, NULL, NULL, 1, NULL)))
         goto done;
+    /* Absent in stacks written before blends existed: the stack alone. */
+    share = h5r_load(r, "/stack/model_share", H5C_FLOAT, H5T_NATIVE_DOUBLE, sizeof(double), 1, m->n_graph_t, H5R_ANY,
+                     NULL, NULL, 0, &share_absent);
+    if (!share && !share_absent) goto done;
     if (n_src > m->n_devices) {
         h5r_fail(r, "/stack/sources", "%lld sources where the model has %d devices", (long long)n_src,
                  (int)m->n_devices);
@@ -356,6 +409,8 @@ static int read_stack(h5r *r, checkpoint_meta *m)
     memcpy(s->alpha, alpha, (size_t)m->n_graph_t * sizeof(double));
     memcpy(s->loo_rmse, loo, (size_t)m->n_graph_t * sizeof(double));
     memcpy(s->n_shots, shots, (size_t)m->n_graph_t * sizeof(int32_t));
+    if (share) memcpy(s->model_share, share, (size_t)m->n_graph_t * sizeof(double));
+    if (read_stack_params(r, s) != 0) goto done;
     gp_error e;
     if (stack_validate(s, m->n_devices, m->n_graph_t, &e) != 0) {
         h5r_fail(r, "/stack", "%s", e.msg);
@@ -375,6 +430,7 @@ done:
     free(coef);
     free(alpha);
     free(loo);
+    free(share);
     H5Gclose(g);
     return rc;
 }

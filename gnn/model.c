@@ -432,8 +432,9 @@ void model_backward(model *m, const gnn_batch *b)
         case POOL_MEAN: segment_mean_backward(dh, m->dpooled, b->graph_off, G, H); break;
         case POOL_MAX: segment_max_backward(dh, m->dpooled, m->pool_arg, G, H); break;
         default:
-            attention_pool_backward(dh, PG(m->att_w), PG(m->att_b), m->dpooled, m->alpha, hL, PV(m->att_w),
-                                    b->graph_off, G, H, m->att_partial);
+            if (!m->frozen_trunk)
+                attention_pool_backward(dh, PG(m->att_w), PG(m->att_b), m->dpooled, m->alpha, hL, PV(m->att_w),
+                                        b->graph_off, G, H, m->att_partial);
         }
     }
 
@@ -445,6 +446,7 @@ void model_backward(model *m, const gnn_batch *b)
     if (c->n_descriptors)
         dense_backward(NULL, PG(m->desc_w), PG(m->desc_b), m->ddev, m->desc_hidden, b->descriptors, NULL, D, 1,
                        &m->plan_desc);
+    if (m->frozen_trunk) return;
 
     /* Layers in exact reverse. Three (N, H) buffers rotate: one holds the
      * gradient of the layer output, the other two take the pre-norm

@@ -132,6 +132,9 @@ typedef struct model {
     float *ln_partial;                               /* layer-norm backward per-chunk sums */
     float *att_partial, *pair_partial;               /* attention / pair-head backward per-chunk sums */
     int training;                                    /* set by model_prepare_training: save for backward */
+    int frozen_trunk;                                /* backward stops at the heads and device vectors: no
+                                                        gradients for the layers, the input projection or
+                                                        the attention pool (callers that never move them) */
     int64_t cur_nodes, cur_graphs;
     int32_t cur_dev;
 } model;

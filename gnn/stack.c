@@ -26,7 +26,8 @@ graph_stack *stack_create(const char *device, const int32_t *src, int32_t n_src,
     s->alpha = malloc((size_t)(n_t + 1) * sizeof(double));
     s->loo_rmse = malloc((size_t)(n_t + 1) * sizeof(double));
     s->n_shots = calloc((size_t)n_t + 1, sizeof(int32_t));
-    if (!s->device || !s->src || !s->coef || !s->alpha || !s->loo_rmse || !s->n_shots) {
+    s->model_share = calloc((size_t)n_t + 1, sizeof(double));
+    if (!s->device || !s->src || !s->coef || !s->alpha || !s->loo_rmse || !s->n_shots || !s->model_share) {
         stack_free(s);
         return NULL;
     }
@@ -48,7 +49,39 @@ void stack_free(graph_stack *s)
     free(s->alpha);
     free(s->loo_rmse);
     free(s->n_shots);
+    free(s->model_share);
+    for (int32_t k = 0; k < s->n_param; k++) {
+        free(s->param_names[k]);
+        free(s->param_values[k]);
+    }
+    free(s->param_names);
+    free(s->param_values);
+    free(s->param_counts);
     free(s);
+}
+
+int stack_keep_param(graph_stack *s, const char *name, const float *values, int64_t count, gp_error *err)
+{
+    const int32_t n = s->n_param + 1;
+    char **names = realloc(s->param_names, (size_t)n * sizeof(char *));
+    if (names) s->param_names = names;
+    float **vals = realloc(s->param_values, (size_t)n * sizeof(float *));
+    if (vals) s->param_values = vals;
+    int64_t *counts = realloc(s->param_counts, (size_t)n * sizeof(int64_t));
+    if (counts) s->param_counts = counts;
+    char *nm = strdup(name);
+    float *v = malloc((size_t)(count + 1) * sizeof(float));
+    if (!names || !vals || !counts || !nm || !v) {
+        free(nm);
+        free(v);
+        return gp_errorf(err, "out of memory");
+    }
+    if (count) memcpy(v, values, (size_t)count * sizeof(float));
+    s->param_names[s->n_param] = nm;
+    s->param_values[s->n_param] = v;
+    s->param_counts[s->n_param] = count;
+    s->n_param = n;
+    return 0;
 }
 
 /* Index of node v's class among the nc classes (kind, fn, ker), or -1. */
@@ -333,6 +366,13 @@ double stack_predict(const graph_stack *s, int t, const double *x)
     return exp(v);
 }
 
+double stack_blend(const graph_stack *s, int t, double own, double stacked)
+{
+    const double w = s->model_share[t];
+    if (!(w > 0)) return stacked;
+    return exp(w * log(own > 0 ? own : DBL_MIN) + (1.0 - w) * log(stacked > 0 ? stacked : DBL_MIN));
+}
+
 int stack_validate(const graph_stack *s, int32_t n_devices, int n_t, gp_error *err)
 {
     if (!s->device || !s->device[0]) return gp_errorf(err, "stack: no device name");
@@ -355,6 +395,8 @@ int stack_validate(const graph_stack *s, int32_t n_devices, int n_t, gp_error *e
         for (int a = 0; a <= P; a++)
             if (isnan(row[a]) != nan || isinf(row[a]))
                 return gp_errorf(err, "stack: coefficient row %d mixes numbers with NaN or holds an infinity", t);
+        if (!(s->model_share[t] >= 0 && s->model_share[t] <= 1))
+            return gp_errorf(err, "stack: model share %g of target %d is not in [0, 1]", s->model_share[t], t);
     }
     return 0;
 }

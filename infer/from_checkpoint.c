@@ -61,9 +61,26 @@ int checkpoint_prior_spec(batch_spec *bs, const checkpoint_meta *m, const double
     return 0;
 }
 
+/* Puts a stack's kept source-model tensors (gnn/stack.h: n_param) in
+ * place of the model's, so that its sources are predicted as it was fitted. */
+static int use_stack_params(model *m, const graph_stack *s, const char *path, gp_error *err)
+{
+    for (int32_t k = 0; k < s->n_param; k++) {
+        int j = params_find(&m->params, s->param_names[k]);
+        if (j < 0 || param_count(&m->params, j) != s->param_counts[k])
+            return gp_errorf(err, "%s: /stack/source_params/%s: %s", path, s->param_names[k],
+                             j < 0 ? "the model has no such tensor" : "its size is not the model's");
+        memcpy(param_value(&m->params, j), s->param_values[k], (size_t)s->param_counts[k] * sizeof(float));
+    }
+    return 0;
+}
+
+/* Predictions of the checkpoint's model, or, with stack_src, of the model
+ * the stack's sources are predicted with. */
 static int predict_plain(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids,
                          int64_t n, int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch,
-                         int want_emb, model *m, const predict_inspect *inspect, predictions *p, gp_error *err)
+                         int want_emb, model *m, const predict_inspect *inspect, const graph_stack *stack_src,
+                         predictions *p, gp_error *err)
 {
     unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
     int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
@@ -106,6 +123,7 @@ static int predict_plain(const char *path, const checkpoint_meta *meta, const da
     if (inspect) inspect->fn(&b, inspect->ctx);
     if (model_build(m, &meta->cfg, &b.lim, err) != 0) goto out;
     if (checkpoint_read_params(path, &m->params, 0, err) != 0) goto out;
+    if (stack_src && use_stack_params(m, stack_src, path, err) != 0) goto out;
     if (!ids) {
         n = d->graphs.n_graphs;
         if (!(all = malloc((size_t)(n + 1) * sizeof(int64_t)))) {
@@ -149,14 +167,15 @@ int checkpoint_apply_stack(const graph_stack *s, const char *src_path, const che
     }
     for (int32_t k = 0; k < s->n_src; k++) data_dev[k] = -1;
     if (predict_plain(src_path, src_meta, d, p->graph_ids, p->n_graphs, s->n_src, s->src, data_dev, batch, 0, &m, NULL,
-                      &q, err) != 0)
+                      s, &q, err) != 0)
         goto out;
     for (int64_t i = 0; i < p->n_graphs; i++)
         for (int t = 0; t < Tg; t++) {
             if (!stack_has(s, t)) continue;
             for (int32_t k = 0; k < s->n_src; k++) sp[k] = q.graph_pred[(i * s->n_src + k) * Tg + t];
             stack_features(s, &d->graphs, p->graph_ids[i], sp, x);
-            p->graph_pred[(i * p->n_dev + col) * Tg + t] = stack_predict(s, t, x);
+            double *own = &p->graph_pred[(i * p->n_dev + col) * Tg + t];
+            *own = stack_blend(s, t, *own, stack_predict(s, t, x));
         }
     rc = 0;
 out:
@@ -172,7 +191,8 @@ int checkpoint_predict(const char *path, const checkpoint_meta *meta, const data
                        int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch, int want_emb,
                        model *m, const predict_inspect *inspect, predictions *p, gp_error *err)
 {
-    if (predict_plain(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, inspect, p, err) != 0)
+    if (predict_plain(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, inspect, NULL, p, err) !=
+        0)
         return -1;
     const graph_stack *s = meta->stack;
     if (!s) return 0;

@@ -7,7 +7,9 @@
  * "stack" fits, for whole-graph targets, a ridge regression on the source
  * devices' predictions, the graph's cost totals and op counts (gnn/stack.h),
  * stored in the checkpoint, and the embedding as "embedding" does when the
- * model has per-node targets. The device's
+ * model has per-node targets. Method "blend" does both "heads" and "stack"
+ * and predicts whole graphs by a weighted geometric mean of the two, the
+ * weight chosen by cross-validation on the shots (infer/adapt_fit.h). The device's
  * remaining labelled graphs in the dataset are the test set: the metrics
  * table reports them. The other route, a ridge head on exported graph
  * embeddings, is scripts/ridge_head.py. Exit status: 0 ok, 1 bad data,
@@ -24,6 +26,7 @@
 #include "../gnn/optim.h"
 #include "../gnn/predict.h"
 #include "../graph/featurize.h"
+#include "adapt_fit.h"
 #include "from_checkpoint.h"
 #include "report.h"
 
@@ -43,6 +46,9 @@ static const char USAGE[] =
     "                       stack: for whole-graph targets, a ridge regression on the\n"
     "                       trained devices' predictions, the graph's FLOPs, bytes and op\n"
     "                       counts, plus the embedding for per-node targets (10+ shots)\n"
+    "                       blend: heads and stack, whole-graph predictions their weighted\n"
+    "                       geometric mean, the weight chosen by 5-fold cross-validation\n"
+    "                       on the shots (5+ shots; each fold refits the heads: 6x the time)\n"
     "  --steps N            optimizer steps (default 300)   --lr X (default 0.01)\n"
     "  --anchor W           heads method: pull the heads toward the trained model's with\n"
     "                       weight W (an L2 penalty on the change; default 0 = none)\n"
@@ -52,8 +58,8 @@ static const char USAGE[] =
     "  -q, --quiet\n";
 
 typedef struct opts {
-    const char *checkpoint, *dataset, *device, *output, *shot_graphs, *test_graphs, *metrics;
-    int shots, steps, heads, stack, threads, quiet;
+    const char *checkpoint, *dataset, *device, *output, *shot_graphs, *test_graphs, *metrics, *method;
+    int shots, steps, heads, stack, blend, threads, quiet;
     float lr, anchor;
     uint64_t seed;
 } opts;
@@ -74,6 +80,7 @@ static int parse(opts *o, int argc, char **argv)
     o->lr = 0.01f;
     o->anchor = 0.0f;
     o->seed = 1;
+    o->method = "embedding";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -99,10 +106,12 @@ static int parse(opts *o, int argc, char **argv)
             else if (!strcmp(a, "--test-graphs")) o->test_graphs = v;
             else if (!strcmp(a, "--metrics")) o->metrics = v;
             else if (!strcmp(a, "--method")) {
-                o->heads = !strcmp(v, "heads");
-                o->stack = !strcmp(v, "stack");
+                o->method = v;
+                o->blend = !strcmp(v, "blend");
+                o->heads = !strcmp(v, "heads") || o->blend;
+                o->stack = !strcmp(v, "stack") || o->blend;
                 if (!o->heads && !o->stack && strcmp(v, "embedding"))
-                    return usage_error("--method: '%s' is not embedding, heads or stack", v);
+                    return usage_error("--method: '%s' is not embedding, heads, stack or blend", v);
             } else if (!strcmp(a, "--lr")) {
                 o->lr = strtof(v, &end);
                 if (*end || !(o->lr > 0 && o->lr < 10)) return usage_error("--lr: '%s' is not a rate", v);
@@ -170,96 +179,53 @@ static void copy_params(model *dst, const model *src, const int8_t *trained, int
     }
 }
 
-/* Fits the whole-graph stack of method "stack" (gnn/stack.h) on the shots:
- * features from the source model (the checkpoint as given), labels from the
- * dataset's column col. Sources are the devices the checkpoint was trained
- * on, less the new device and a device calibrated by an earlier stack (its
- * network embedding saw only a few graphs). */
-static graph_stack *fit_stack(const opts *o, const checkpoint_meta *meta, const dataset *d, const int *graph_t,
-                              int32_t col, const int64_t *shots, int64_t n_shots, gp_error *err)
+/* The stack of methods "stack" and "blend" (gnn/stack.h) for the shots,
+ * unfitted, and its labels Y (n_shots x graph targets) from the dataset's
+ * column col. Sources are the devices the checkpoint was trained on, less
+ * the new device and a device calibrated by an earlier stack (its graph
+ * predictions are not the model's). */
+static graph_stack *stack_setup(const opts *o, const checkpoint_meta *meta, const dataset *d, const int *graph_t,
+                                int32_t col, const int64_t *shots, int64_t n_shots, double **Y_out, gp_error *err)
 {
     const int Tg = meta->n_graph_t;
+    *Y_out = NULL;
     if (Tg == 0) {
-        gp_errorf(err, "%s: --method stack calibrates whole-graph targets and the model has none", o->checkpoint);
+        gp_errorf(err, "%s: --method %s calibrates whole-graph targets and the model has none", o->checkpoint,
+                  o->method);
         return NULL;
     }
     int32_t *src = malloc((size_t)(meta->n_devices + 1) * sizeof(int32_t)), n_src = 0;
-    int32_t *data_dev = malloc((size_t)(meta->n_devices + 1) * sizeof(int32_t));
-    double *X = NULL, *y = NULL, *sp = NULL;
+    double *Y = malloc((size_t)(n_shots * Tg + 1) * sizeof(double));
     graph_stack *s = NULL;
-    model sm;
-    predictions q;
-    memset(&sm, 0, sizeof sm);
-    memset(&q, 0, sizeof q);
-    int ok = 0;
-    if (!src || !data_dev) {
+    if (!src || !Y) {
         gp_errorf(err, "out of memory");
-        goto done;
+        goto fail;
     }
     for (int32_t k = 0; k < meta->n_devices; k++)
         if (meta->dev_trained[k] && strcmp(meta->device_names[k], o->device) &&
-            !(meta->stack && !strcmp(meta->stack->device, meta->device_names[k]))) {
-            data_dev[n_src] = -1;
+            !(meta->stack && !strcmp(meta->stack->device, meta->device_names[k])))
             src[n_src++] = k;
-        }
     if (n_src == 0) {
-        gp_errorf(err, "%s: --method stack needs a model trained on at least one device besides '%s'", o->checkpoint,
-                  o->device);
-        goto done;
+        gp_errorf(err, "%s: --method %s needs a model trained on at least one device besides '%s'", o->checkpoint,
+                  o->method, o->device);
+        goto fail;
     }
     if (!(s = stack_create(o->device, src, n_src, Tg))) {
         gp_errorf(err, "out of memory");
-        goto done;
+        goto fail;
     }
-    if (stack_choose_classes(s, &d->graphs, shots, n_shots, err) != 0) goto done;
-    if (checkpoint_predict(o->checkpoint, meta, d, shots, n_shots, n_src, src, data_dev, 64, 0, &sm, NULL, &q, err) !=
-        0)
-        goto done;
-    const int P = stack_n_features(s);
-    X = malloc((size_t)(n_shots * P + 1) * sizeof(double));
-    y = malloc((size_t)(n_shots + 1) * sizeof(double));
-    sp = malloc((size_t)(n_src + 1) * sizeof(double));
-    if (!X || !y || !sp) {
-        gp_errorf(err, "out of memory");
-        goto done;
-    }
-    for (int t = 0; t < Tg; t++) {
-        int64_t n = 0;
-        for (int64_t i = 0; i < n_shots && graph_t[t] >= 0; i++) {
-            double v = d->targets[graph_t[t]].values[shots[i] * d->n_devices + col];
-            if (!(v > 0) || !isfinite(v)) continue;
-            for (int32_t k = 0; k < n_src; k++) sp[k] = q.graph_pred[(i * n_src + k) * Tg + t];
-            stack_features(s, &d->graphs, shots[i], sp, X + n * P);
-            y[n++] = v;
-        }
-        if (stack_fit(s, t, X, y, n, err) != 0) {
-            gp_error_prefix(err, "%s", meta->graph_t_names[t]);
-            goto done;
-        }
-        if (o->quiet) continue;
-        if (stack_has(s, t))
-            fprintf(stderr,
-                    "gnnadapt: stack for %s: %lld shots, %d source device(s), FLOPs, bytes and %d op classes, "
-                    "ridge weight %g, leave-one-out RMSE of ln %.4f\n",
-                    meta->graph_t_names[t], (long long)n, (int)n_src, (int)s->n_cls, s->alpha[t], s->loo_rmse[t]);
-        else
-            fprintf(stderr, "gnnadapt: note: no stack for %s: %lld labelled shots, %d needed; the model predicts it\n",
-                    meta->graph_t_names[t], (long long)n, STACK_MIN_SHOTS);
-    }
-    ok = 1;
-done:
-    predictions_free(&q);
-    model_free(&sm);
+    if (stack_choose_classes(s, &d->graphs, shots, n_shots, err) != 0) goto fail;
+    for (int64_t i = 0; i < n_shots; i++)
+        for (int t = 0; t < Tg; t++)
+            Y[i * Tg + t] = graph_t[t] >= 0 ? d->targets[graph_t[t]].values[shots[i] * d->n_devices + col] : NAN;
     free(src);
-    free(data_dev);
-    free(X);
-    free(y);
-    free(sp);
-    if (!ok) {
-        stack_free(s);
-        s = NULL;
-    }
+    *Y_out = Y;
     return s;
+fail:
+    free(src);
+    free(Y);
+    stack_free(s);
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -290,6 +256,12 @@ int main(int argc, char **argv)
     double prior_rate[2];
     graph_stack *stack = NULL;
     unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
+    batcher b_src;                       /* the stack's source devices */
+    memset(&b_src, 0, sizeof b_src);
+    int32_t *src_data = NULL;
+    float *src_desc = NULL;
+    double *src_rates = NULL, *Y = NULL;
+    unsigned char src_node_pf[BATCH_MAX_TARGETS], src_graph_pf[BATCH_MAX_TARGETS];
 
     if (checkpoint_read_meta(o.checkpoint, &meta, &err) != 0) goto done;
     if (dataset_read_h5(&d, o.dataset, &err) != 0) goto done;
@@ -452,13 +424,40 @@ int main(int argc, char **argv)
         goto done;
     }
     if (batcher_init(&b, &d, &bs, &err) != 0) goto done;
-    if (model_build(&old_m, &meta.cfg, &b.lim, &err) != 0 ||
+    /* A stack's features are the source model's predictions for its
+     * source devices: a second batcher over those. */
+    model_limits lim = b.lim;
+    if (o.stack) {
+        if (!(stack = stack_setup(&o, &meta, &d, graph_t, col, shots, n_shots, &Y, &err))) goto done;
+        const int32_t ns = stack->n_src;
+        src_data = malloc((size_t)(ns + 1) * sizeof(int32_t));
+        src_desc = calloc((size_t)(ns * K + 1), sizeof(float));
+        src_rates = malloc((size_t)(2 * ns + 2) * sizeof(double));
+        if (!src_data || !src_desc || !src_rates) {
+            gp_errorf(&err, "out of memory");
+            goto done;
+        }
+        for (int32_t k = 0; k < ns; k++) {
+            src_data[k] = -1;
+            if (K)
+                descriptor_normalise(src_desc + (size_t)k * K, desc_grown + (size_t)stack->src[k] * K, 1, K,
+                                     meta.desc_mean, meta.desc_std);
+        }
+        batch_spec sbs = checkpoint_batch_spec(&meta, node_t, graph_t, 64, ns, stack->src, src_data, src_desc);
+        if (checkpoint_prior_spec(&sbs, &meta, rates_grown ? rates_grown : meta.prior_rates, names_grown, ns,
+                                  stack->src, src_rates, src_node_pf, src_graph_pf, &err) != 0 ||
+            batcher_init(&b_src, &d, &sbs, &err) != 0)
+            goto done;
+        if (b_src.lim.max_devices > lim.max_devices) lim.max_devices = b_src.lim.max_devices;
+    }
+    if (model_build(&old_m, &meta.cfg, &lim, &err) != 0 ||
         checkpoint_read_params(o.checkpoint, &old_m.params, 0, &err) != 0)
         goto done;
     model_config cfg = meta.cfg;
     cfg.n_devices = n_new;
-    if (model_build(&m, &cfg, &b.lim, &err) != 0) goto done;
+    if (model_build(&m, &cfg, &lim, &err) != 0) goto done;
     model_prepare_training(&m);
+    m.frozen_trunk = 1; /* no method here moves the layers */
     copy_params(&m, &old_m, meta.dev_trained, n_old);
 
     /* Which parameters move: the device's embedding row, plus the heads. */
@@ -483,83 +482,98 @@ int main(int argc, char **argv)
         }
         memcpy(anchor0, ps->value, (size_t)ps->size * sizeof(float));
     }
-    adam_config ac;
-    adam_config_defaults(&ac);
-    ac.lr = o.lr;
-    int De = cfg.device_dim;
-    double first_loss = NAN, last_loss = NAN;
     /* A stack gives every whole-graph prediction; without per-node targets
      * the embedding would serve nothing, and the new row stays the trained
      * devices' mean. */
-    const int steps = o.stack && cfg.n_node_targets == 0 ? 0 : o.steps;
-    for (int step = 1; step <= steps; step++) {
-        double L = 0;
-        for (int64_t b0 = 0; b0 < n_shots; b0 += 64) {
-            int64_t cnt = n_shots - b0 < 64 ? n_shots - b0 : 64;
-            gnn_batch gb;
-            batcher_fill(&b, shots + b0, cnt, &gb);
-            if (model_forward(&m, &gb, &err) != 0) {
-                free(movable);
-                free(anchor0);
-                goto done;
-            }
-            if (cfg.n_node_targets)
-                L += loss_term(m.d_node_out, NULL, m.node_out, b.node_y, gb.n_nodes, cfg.n_node_targets,
-                               b.node_sigma, LOSS_MSE_LOG, 1.0f);
-            if (cfg.n_graph_targets)
-                L += loss_term(m.d_graph_out, NULL, m.graph_out, b.graph_y, cnt, cfg.n_graph_targets, b.graph_sigma,
-                               LOSS_MSE_LOG, 1.0f);
-            if (b0 == 0) params_zero_grad(ps);
-            model_backward(&m, &gb);
+    adapt_tuning tune = {movable, id, o.anchor, anchor0, o.stack && !o.heads && cfg.n_node_targets == 0 ? 0 : o.steps,
+                         o.lr};
+    double *X = NULL, *cv = NULL;
+    float *start = NULL;
+    int trc = -1;
+    if (stack) {
+        /* The stack's features: the source model's predictions for its
+         * sources (they do not move with the heads: a blend keeps the
+         * source model's head values with the stack). */
+        X = malloc((size_t)(cfg.n_graph_targets * n_shots * stack_n_features(stack) + 1) * sizeof(double));
+        if (!X) {
+            gp_errorf(&err, "out of memory");
+            goto tuned;
         }
-        if (step == 1) first_loss = L;
-        last_loss = L;
-        /* Freeze: zero every gradient but the movable ones, and within the
-         * embedding every row but the device's. */
-        for (int i = 0; i < ps->n_tensors; i++) {
-            float *g = param_grad(ps, i);
-            if (!movable[i]) {
-                memset(g, 0, (size_t)param_count(ps, i) * sizeof(float));
-            } else if (i == m.dev_emb) {
-                float keep[1024];
-                memcpy(keep, g + (size_t)id * De, (size_t)De * sizeof(float));
-                memset(g, 0, (size_t)param_count(ps, i) * sizeof(float));
-                memcpy(g + (size_t)id * De, keep, (size_t)De * sizeof(float));
-            }
-        }
-        /* Anchor: the heads' gradient gains anchor * (theta - theta_trained), a
-         * pull toward the source model that keeps 10 samples from bending
-         * the heads far from what thousands of graphs taught them. */
-        if (anchor0)
-            for (int i = 0; i < ps->n_tensors; i++) {
-                if (!movable[i] || i == m.dev_emb) continue;
-                float *g = param_grad(ps, i);
-                const float *w = param_value(ps, i), *w0 = anchor0 + ps->t[i].offset;
-                for (int64_t k = 0; k < param_count(ps, i); k++) g[k] += o.anchor * (w[k] - w0[k]);
-            }
-        adam_step(ps, &ac, step, ac.lr);
+        if (adapt_stack_design(&old_m, &b_src, &d.graphs, stack, shots, n_shots, X, &err) != 0) goto tuned;
+        for (int i = 0; i < ps->n_tensors && o.heads; i++)
+            if (movable[i] && i != m.dev_emb &&
+                stack_keep_param(stack, ps->t[i].name, param_value(ps, i), param_count(ps, i), &err) != 0)
+                goto tuned;
     }
+    if (o.blend) {
+        start = malloc((size_t)ps->size * sizeof(float));
+        cv = malloc((size_t)(3 * cfg.n_graph_targets + 1) * sizeof(double));
+        if (!start || !cv) {
+            gp_errorf(&err, "out of memory");
+            goto tuned;
+        }
+        memcpy(start, ps->value, (size_t)ps->size * sizeof(float));
+        if (!o.quiet)
+            fprintf(stderr, "gnnadapt: choosing the blend by %d-fold cross-validation on %lld shots\n",
+                    n_shots < ADAPT_BLEND_FOLDS ? (int)n_shots : ADAPT_BLEND_FOLDS, (long long)n_shots);
+        if (adapt_choose_blend(&m, &b, &tune, start, stack, shots, n_shots, X, Y, cv, &err) != 0) goto tuned;
+    }
+    double first_loss, last_loss;
+    if (adapt_fine_tune(&m, &b, shots, n_shots, &tune, &first_loss, &last_loss, &err) != 0) goto tuned;
+    if (!o.quiet && tune.steps)
+        fprintf(stderr, "gnnadapt: %s: %lld shots, %d steps (%s): loss %.4f -> %.4f\n", o.device, (long long)n_shots,
+                tune.steps, o.heads ? "embedding and heads" : "embedding only", first_loss, last_loss);
+    if (stack) {
+        int64_t *all = malloc((size_t)(n_shots + 1) * sizeof(int64_t));
+        if (!all) {
+            gp_errorf(&err, "out of memory");
+            goto tuned;
+        }
+        for (int64_t i = 0; i < n_shots; i++) all[i] = i;
+        int frc = adapt_fit_stack(stack, X, Y, n_shots, all, n_shots, &err);
+        free(all);
+        if (frc != 0) goto tuned;
+        for (int t = 0; t < cfg.n_graph_targets && !o.quiet; t++) {
+            if (!stack_has(stack, t)) {
+                fprintf(stderr, "gnnadapt: note: no stack for %s: fewer than %d labelled shots; the model predicts it\n",
+                        meta.graph_t_names[t], STACK_MIN_SHOTS);
+                continue;
+            }
+            fprintf(stderr,
+                    "gnnadapt: stack for %s: %d shots, %d source device(s), FLOPs, bytes and %d op classes, "
+                    "ridge weight %g, leave-one-out RMSE of ln %.4f\n",
+                    meta.graph_t_names[t], (int)stack->n_shots[t], (int)stack->n_src, (int)stack->n_cls,
+                    stack->alpha[t], stack->loo_rmse[t]);
+            if (o.blend)
+                fprintf(stderr,
+                        "gnnadapt: blend for %s: model share %.1f; cross-validated RMSE of ln: heads %.4f, "
+                        "stack %.4f, blend %.4f\n",
+                        meta.graph_t_names[t], stack->model_share[t], cv[3 * t], cv[3 * t + 1], cv[3 * t + 2]);
+        }
+    }
+    trc = 0;
+tuned:
     free(movable);
     free(anchor0);
-    if (!o.quiet && steps)
-        fprintf(stderr, "gnnadapt: %s: %lld shots, %d steps (%s): loss %.4f -> %.4f\n", o.device, (long long)n_shots,
-                steps, o.heads ? "embedding and heads" : "embedding only", first_loss, last_loss);
-
-    if (o.stack && !(stack = fit_stack(&o, &meta, &d, graph_t, col, shots, n_shots, &err))) goto done;
+    free(X);
+    free(cv);
+    free(start);
+    if (trc != 0) goto done;
 
     /* Write the adapted checkpoint, then test on the device's other graphs.
      * A checkpoint holds one stack: a new one replaces the old, and an old
-     * one for this device is stale once its embedding has moved. */
+     * one is stale once its device's embedding or the heads that predict
+     * its sources have moved. */
     checkpoint_meta out = meta;
     if (stack) {
         if (meta.stack && !o.quiet)
             fprintf(stderr, "gnnadapt: note: the stack for '%s' in %s is replaced (a checkpoint holds one)\n",
                     meta.stack->device, o.checkpoint);
         out.stack = stack;
-    } else if (meta.stack && !strcmp(meta.stack->device, o.device)) {
+    } else if (meta.stack && (!strcmp(meta.stack->device, o.device) || o.heads)) {
         if (!o.quiet)
-            fprintf(stderr, "gnnadapt: note: the old stack for '%s' is dropped (its embedding was adapted anew)\n",
-                    o.device);
+            fprintf(stderr, "gnnadapt: note: the old stack for '%s' is dropped (%s)\n", meta.stack->device,
+                    o.heads ? "the heads that predict its sources were adapted" : "its embedding was adapted anew");
         out.stack = NULL;
     }
     out.cfg = cfg;
@@ -574,18 +588,20 @@ int main(int argc, char **argv)
         cfg_text = malloc(len);
         if (cfg_text)
             snprintf(cfg_text, len, "{\"adapted_from\": %s, \"device\": \"%s\", \"shots\": %lld, \"method\": \"%s\"}",
-                     meta.run_config ? meta.run_config : "{}", o.device, (long long)n_shots,
-                     o.heads ? "heads" : o.stack ? "stack" : "embedding");
+                     meta.run_config ? meta.run_config : "{}", o.device, (long long)n_shots, o.method);
     }
     out.run_config = cfg_text;
     int wrc = checkpoint_write(o.output, &out, ps, 0, &err);
     free(cfg_text);
+    out.run_config = NULL;
     if (wrc != 0) goto done;
 
     if (n_rest > 0) {
         predict_options po = {64, 0, LOSS_MSE_LOG, 1.0f, 1.0f};
         if (predict_run(&p, &m, &b, rest, n_rest, &po, &err) != 0) goto done;
-        if (stack && checkpoint_apply_stack(stack, o.checkpoint, &meta, &d, &p, 0, 64, &err) != 0) goto done;
+        /* From the written checkpoint, as gnnpredict will: the stack's
+         * sources are predicted by the adapted model. */
+        if (stack && checkpoint_apply_stack(stack, o.output, &out, &d, &p, 0, 64, &err) != 0) goto done;
         char *devn[1] = {(char *)o.device};
         report_names rn = {devn, meta.node_t_names, meta.node_t_units, meta.graph_t_names, meta.graph_t_units};
         char title[160];
@@ -608,6 +624,11 @@ done:
     if (rc) fail(&err, hint);
     predictions_free(&p);
     batcher_free(&b);
+    batcher_free(&b_src);
+    free(src_data);
+    free(src_desc);
+    free(src_rates);
+    free(Y);
     model_free(&m);
     model_free(&old_m);
     dataset_free(&d);

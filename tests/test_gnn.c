@@ -583,6 +583,25 @@ START_TEST(test_stack_fit)
     ck_assert_int_eq(stack_validate(s, 2, 2, &err), -1); /* source id 2 of 2 devices */
     ck_assert(strstr(err.msg, "source device id 2"));
     ck_assert_int_eq(stack_validate(s, 3, 1, &err), -1);
+
+    /* a blend: the stack alone at share 0, the model alone at 1, the
+     * geometric mean between; a share outside [0, 1] does not validate */
+    ck_assert(stack_blend(s, 0, 2.0, 8.0) == 8.0);
+    s->model_share[0] = 1.0;
+    ck_assert(fabs(stack_blend(s, 0, 2.0, 8.0) - 2.0) < 1e-12);
+    s->model_share[0] = 0.5;
+    ck_assert(fabs(stack_blend(s, 0, 2.0, 8.0) - 4.0) < 1e-12);
+    ck_assert(stack_blend(s, 0, 0.0, 8.0) < 1e-100); /* an underflowed own prediction stays finite */
+    ck_assert_int_eq(stack_validate(s, 3, 2, &err), 0);
+    s->model_share[1] = -0.1;
+    ck_assert_int_eq(stack_validate(s, 3, 2, &err), -1);
+    ck_assert(strstr(err.msg, "model share"));
+    s->model_share[1] = 0;
+    float v[3] = {1, 2, 3};
+    ck_assert_int_eq(stack_keep_param(s, "graph_head.w2", v, 3, &err), 0);
+    v[0] = 9;
+    ck_assert(s->n_param == 1 && !strcmp(s->param_names[0], "graph_head.w2") && s->param_counts[0] == 3 &&
+              s->param_values[0][0] == 1 && s->param_values[0][2] == 3);
     stack_free(s);
     graph_set_free(&gs);
 }

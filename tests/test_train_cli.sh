@@ -153,10 +153,12 @@ PY
     && ok || bad "gnnadapt --method stack"
 "$BUILD/gnnpredict" "$WORK/hs.h5" "$WORK/d.h5" --device synth_slow --format csv -o "$WORK/hs.csv" -q && ok || bad "gnnpredict with a stack"
 "$BUILD/gnnpredict" "$WORK/h.h5" "$WORK/d.h5" --device synth_fast --format csv -o "$WORK/hf.csv" -q && ok || bad "gnnpredict source device"
-$PY - "$WORK" <<'PY' && ok || bad "stack predictions"
+$PY - "$WORK" "$ROOT/tests" <<'PY' && ok || bad "stack predictions"
 import csv, json, math, sys
-import h5py, numpy as np
+import h5py
 w = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from stack_recompute import stacked_ln
 g = [r for r in json.load(open(f"{w}/hs.json")) if r["level"] == "graph"][0]
 print(f"adapted (stack) synth_slow from 20 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}% on {g['n']} graphs")
 assert g["n"] == 220 and g["spearman"] > 0.8, g
@@ -165,35 +167,82 @@ st = f["stack"]
 assert st.attrs["device"] == "synth_slow"
 dev = [n.decode() if isinstance(n, bytes) else n for n in f["devices/names"][()]]
 assert [dev[i] for i in st["sources"][()]] == ["synth_fast"], st["sources"][()]
-s = lambda v: v.decode() if isinstance(v, bytes) else v
-classes = list(zip(map(s, st["class_kind"][()]), map(s, st["class_fn"][()]), st["class_kernel"][()]))
-coef = st["coef"][()]
-assert coef.shape == (1, 4 + len(classes)) and np.isfinite(coef).all() and len(classes) > 0, (coef.shape, classes)
 assert st["n_shots"][()][0] == 20 and st["alpha"][()][0] > 0 and st["loo_rmse"][()][0] > 0
-d = h5py.File(f"{w}/d.h5")
-names = [s(n) for n in d["graphs/names"][()]]
-off = d["graphs/node_offsets"][()]
-kv = [s(v) for v in d["nodes/kind"].attrs["vocabulary"]]
-fv = [s(v) for v in d["nodes/fn"].attrs["vocabulary"]]
-node_cls = list(zip([kv[k] for k in d["nodes/kind"][()]], [fv[k] for k in d["nodes/fn"][()]], d["nodes/kernel"][()][:, 0]))
-# FLOPs and bytes of the C cost model, from the cached features (log10(1 + x))
-feat = d["nodes/features"]
-col = [s(c) for c in feat.attrs["column_names"]]
-raw = lambda c: 10.0 ** feat[:, col.index(c)].astype(np.float64) - 1.0
-flops = raw("log_flops")
-nbytes = raw("log_bytes_in") + raw("log_bytes_out") + raw("log_bytes_param")
-src = {r["graph"]: float(r["predicted"]) for r in csv.DictReader(open(f"{w}/hf.csv")) if not r["node"]}
+assert "source_params" not in st and st["model_share"][()][0] == 0   # a plain stack
+want = stacked_ln(f"{w}/hs.h5", f"{w}/d.h5", f"{w}/hf.csv")
 got = {r["graph"]: float(r["predicted"]) for r in csv.DictReader(open(f"{w}/hs.csv")) if not r["node"]}
-worst = 0
-for gi, name in enumerate(names):
-    cnt = [sum(1 for c in node_cls[off[gi]:off[gi + 1]] if c == k) for k in classes]
-    x = [math.log(src[name]), math.log1p(flops[off[gi]:off[gi + 1]].sum()),
-         math.log1p(nbytes[off[gi]:off[gi + 1]].sum())] + cnt
-    want = math.exp(coef[0, 0] + sum(c * v for c, v in zip(coef[0, 1:], x)))
-    worst = max(worst, abs(got[name] - want) / want)
-print(f"stack predictions recomputed from /stack for {len(names)} graphs: worst relative difference {worst:.1e}")
+worst = max(abs(got[n] / math.exp(v) - 1) for n, v in want.items())
+print(f"stack predictions recomputed from /stack for {len(want)} graphs: worst relative difference {worst:.1e}")
 assert worst < 1e-4, worst  # the cached features are float32
 PY
+# blend: heads and stack, their geometric mean weighted by cross-validation.
+# The stack keeps the source model's heads for its sources, so the checkpoint
+# alone reproduces every number: own prediction (the checkpoint without
+# /stack), source predictions with /stack/source_params in place of the
+# adapted heads, then the documented blend.
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shots 20 --method blend -o "$WORK/hb.h5" \
+    --metrics "$WORK/hb.json" >/dev/null 2>"$WORK/hb.err" && grep -q "blend for latency_ms: model share" "$WORK/hb.err" \
+    && ok || { cat "$WORK/hb.err"; bad "gnnadapt --method blend"; }
+"$BUILD/gnnpredict" "$WORK/hb.h5" "$WORK/d.h5" --device synth_slow --format csv -o "$WORK/hb.csv" -q && ok || bad "gnnpredict with a blend"
+cp "$WORK/hb.h5" "$WORK/hb_own.h5"
+$PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); del f['stack']" "$WORK/hb_own.h5"
+"$BUILD/gnnpredict" "$WORK/hb_own.h5" "$WORK/d.h5" --device synth_slow --format csv -o "$WORK/hb_own.csv" -q && ok || bad "gnnpredict, blend without its stack"
+cp "$WORK/hb.h5" "$WORK/hb_src.h5"
+$PY -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r+')
+names = [n.decode() if isinstance(n, bytes) else n for n in f['stack/source_param_names'][()]]
+assert names and all(n.startswith(('node_head.', 'graph_head.')) for n in names), names
+for n in names:
+    p = f['params/' + n]
+    p[...] = f['stack/source_params/' + n][()].reshape(p.shape)
+del f['stack']" "$WORK/hb_src.h5"
+"$BUILD/gnnpredict" "$WORK/hb_src.h5" "$WORK/d.h5" --device synth_fast --format csv -o "$WORK/hb_src.csv" -q && ok || bad "gnnpredict, blend's sources"
+# the share chosen may be 0 or 1; a half share checks both parts
+cp "$WORK/hb.h5" "$WORK/hb_half.h5"
+$PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['stack/model_share'][0] = 0.5" "$WORK/hb_half.h5"
+"$BUILD/gnnpredict" "$WORK/hb_half.h5" "$WORK/d.h5" --device synth_slow --format csv -o "$WORK/hb_half.csv" -q && ok || bad "gnnpredict, blend at half share"
+$PY - "$WORK" "$ROOT/tests" <<'PY' && ok || bad "blend predictions"
+import csv, json, math, sys
+import h5py
+w = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from stack_recompute import stacked_ln
+g = [r for r in json.load(open(f"{w}/hb.json")) if r["level"] == "graph"][0]
+print(f"adapted (blend) synth_slow from 20 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}% on {g['n']} graphs")
+assert g["n"] == 220 and g["spearman"] > 0.8, g
+share = h5py.File(f"{w}/hb.h5")["stack/model_share"][()][0]
+assert 0 <= share <= 1, share
+stacked = stacked_ln(f"{w}/hb.h5", f"{w}/d.h5", f"{w}/hb_src.csv")
+read = lambda f: {r["graph"]: float(r["predicted"]) for r in csv.DictReader(open(f"{w}/{f}")) if not r["node"]}
+own = read("hb_own.csv")
+for share, got in ((share, read("hb.csv")), (0.5, read("hb_half.csv"))):
+    worst = max(abs(got[n] / math.exp(share * math.log(own[n]) + (1 - share) * v) - 1) for n, v in stacked.items())
+    print(f"blend (model share {share:.1f}) recomputed from /stack for {len(stacked)} graphs: "
+          f"worst relative difference {worst:.1e}")
+    assert worst < 1e-4, worst
+PY
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shots 4 --method blend -o "$WORK/hb4.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "at least 5 shots" "$WORK/err.txt" && test ! -e "$WORK/hb4.h5" && ok || { cat "$WORK/err.txt"; bad "a blend from 4 shots must be refused"; }
+# a blend's model share outside [0, 1] is refused by name
+cp "$WORK/hb.h5" "$WORK/hb_bad.h5"
+$PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['stack/model_share'][0] = 1.5" "$WORK/hb_bad.h5"
+"$BUILD/gnnpredict" "$WORK/hb_bad.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt" >/dev/null
+[ $? -eq 1 ] && grep -q "model share 1.5" "$WORK/err.txt" && ok || { cat "$WORK/err.txt"; bad "bad /stack/model_share must be refused"; }
+# ... and so is a kept source tensor that does not fit the model
+cp "$WORK/hb.h5" "$WORK/hb_bad2.h5"
+$PY -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r+')
+n = f['stack/source_param_names'][0]
+n = n.decode() if isinstance(n, bytes) else n
+v = f['stack/source_params/' + n][()]
+del f['stack/source_params/' + n]
+f['stack/source_params/' + n] = v[:-1]
+print(n)" "$WORK/hb_bad2.h5" >"$WORK/tensor.txt"
+"$BUILD/gnnpredict" "$WORK/hb_bad2.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt" >/dev/null
+[ $? -eq 1 ] && grep -q "/stack/source_params/$(cat "$WORK/tensor.txt"): its size is not the model's" "$WORK/err.txt" && ok \
+    || { cat "$WORK/err.txt"; bad "a kept source tensor of the wrong size must be refused"; }
 # a stack naming a device the model does not have is refused by name
 cp "$WORK/hs.h5" "$WORK/hs_bad.h5"
 $PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['stack/sources'][0] = 7" "$WORK/hs_bad.h5"
