@@ -30,7 +30,7 @@ The k pool samples are drawn from the middle-80% pool without the reference
 archs, so every adaptation uses exactly k + 10 archs.
 
     bench/eval_help_fbnet.py [--work DIR] [--dataset FBNET.h5] [--draws 10] [--shots 5,10,20]
-                             [--epochs 40] [--method heads,stack] [--steps 300]
+                             [--epochs 40] [--method heads,stack,blend@10] [--steps 300]
 
 Needs ../shared/data (or $GNNPERF_SHARED/data) and a build (build/). The
 dataset is imported into --work (scripts/import_fbnet.py, all 5,000 archs)

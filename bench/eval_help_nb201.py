@@ -10,7 +10,7 @@ is measured on the query set (arch 900..1899, middle 80% on that device);
 averaged over 10 random draws. Also at 5 and 20 samples, and the FLOPs
 baseline (rank of total FLOPs, from the C cost model's feature column).
 
-    bench/eval_help_nb201.py [--work DIR] [--draws 10] [--shots 5,10,20] [--epochs 40] [--method heads,stack]
+    bench/eval_help_nb201.py [--work DIR] [--draws 10] [--shots 5,10,20] [--epochs 40] [--method heads,stack,blend@10]
 
 Needs ../shared/data (or $GNNPERF_SHARED/data) and a build (build/).
 """

@@ -75,20 +75,28 @@ def add_fewshot_args(ap, work_default):
     ap.add_argument("--shots", default="5,10,20")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--method", default="heads,stack",
+    ap.add_argument("--method", default="heads,stack,blend@10",
                     help="what gnnadapt fits on the new device's samples: embedding, heads, stack or blend, or several "
-                         "comma-separated (each scored on the same draws and source model)")
+                         "comma-separated (each scored on the same draws and source model); METHOD@K1/K2 runs that "
+                         "method at those sample counts only (blend refits the heads five times: blend@10 keeps the "
+                         "protocol's run time near an hour)")
     ap.add_argument("--steps", type=int, default=300, help="gnnadapt optimizer steps")
     ap.add_argument("--anchor", type=float, default=0.0,
                     help="gnnadapt --anchor: pull the adapted heads toward the source model (0 = none)")
 
 
 def fewshot_methods(prog, a):
-    """The --method list of add_fewshot_args, checked."""
-    methods = a.method.split(",")
-    bad = [m for m in methods if m not in ("embedding", "heads", "stack", "blend")]
-    if bad or not methods:
-        sys.exit(f"{prog}: --method: {', '.join(bad) or 'nothing'} is not embedding, heads, stack or blend")
+    """The --method list of add_fewshot_args, checked: (method, sample
+    counts or None for all of --shots) pairs."""
+    methods = []
+    for item in a.method.split(","):
+        name, _, ks = item.partition("@")
+        if name not in ("embedding", "heads", "stack", "blend"):
+            sys.exit(f"{prog}: --method: '{name}' is not embedding, heads, stack or blend")
+        try:
+            methods.append((name, [int(k) for k in ks.split("/")] if ks else None))
+        except ValueError:
+            sys.exit(f"{prog}: --method: '{item}': the sample counts after @ are integers separated by /")
     return methods
 
 
@@ -110,8 +118,8 @@ def fewshot_scores(prog, a, methods, shots_list, model, ds, dev, draw_picks, que
     mean rho over a.draws draws, appended to results under the method's
     label and printed. draw_picks(draw, k) gives the archs to adapt from,
     query the archs to score, name(i) an arch's graph name."""
-    for method in methods:
-        for k in shots_list:
+    for method, ks in methods:
+        for k in ks or shots_list:
             rhos = [fewshot_rho(prog, a, method, model, ds, dev, [name(i) for i in draw_picks(draw, k)],
                                 [name(i) for i in query],
                                 os.path.join(a.work, f"adapt_{method}_{dev}_{k}_{draw}.json"), draw)

@@ -183,7 +183,7 @@ int adapt_choose_blend(model *m, batcher *b, const adapt_tuning *t, const float 
     }
     memcpy(ps->value, start, (size_t)ps->size * sizeof(float));
     for (int tt = 0; tt < Tg; tt++) {
-        double sse[N_SHARES] = {0};
+        double sse[N_SHARES] = {0}, sq4[N_SHARES] = {0};
         int64_t used = 0;
         for (int64_t i = 0; i < n; i++) {
             double y = Y[i * Tg + tt], a = own[i * Tg + tt], c = stk[i * Tg + tt];
@@ -192,13 +192,26 @@ int adapt_choose_blend(model *m, batcher *b, const adapt_tuning *t, const float 
             for (int k = 0; k < N_SHARES; k++) {
                 double w = k / (double)(N_SHARES - 1), e = w * a + (1 - w) * c - log(y);
                 sse[k] += e * e;
+                sq4[k] += e * e * e * e;
             }
         }
-        /* The smallest error wins; on ties the larger stack share (the
-         * stack's fit, unlike the heads', has a leave-one-out check of its own). */
+        /* The one-standard-error rule: the smallest model share whose
+         * cross-validated error is within one standard error of the
+         * smallest. Twenty shots' errors are noisy (whole-millisecond labels
+         * above all), and the stack, whose own ridge weight has passed a
+         * leave-one-out check, is the default that the heads must beat. */
         int best = 0;
         for (int k = 1; k < N_SHARES; k++)
             if (sse[k] < sse[best] * (1 - 1e-12)) best = k;
+        if (used > 1) {
+            double mean = sse[best] / (double)used, var = sq4[best] / (double)used - mean * mean;
+            double bound = mean + sqrt((var > 0 ? var : 0) / (double)used);
+            for (int k = 0; k < best; k++)
+                if (sse[k] / (double)used <= bound) {
+                    best = k;
+                    break;
+                }
+        }
         s->model_share[tt] = used ? best / (double)(N_SHARES - 1) : 0.0;
         if (cv_rmse) {
             cv_rmse[tt * 3 + 0] = used ? sqrt(sse[N_SHARES - 1] / (double)used) : NAN;

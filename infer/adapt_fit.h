@@ -50,9 +50,10 @@ int adapt_fit_stack(graph_stack *s, const double *X, const double *Y, int64_t n_
 /* Fewest shots a blend is chosen from. */
 #define ADAPT_BLEND_MIN_SHOTS 5
 
-/* Sets s->model_share per target: the share w in {0, 0.1, ..., 1} whose
- * blend w * ln(own) + (1 - w) * ln(stack) has the smallest squared error
- * of ln y on held-out folds. For each fold of shots[0..n) the model is
+/* Sets s->model_share per target: the share w in {0, 0.1, ..., 1} of the
+ * blend w * ln(own) + (1 - w) * ln(stack), the smallest whose mean squared
+ * error of ln y on held-out folds is within one standard error of the
+ * smallest such error. For each fold of shots[0..n) the model is
  * fine-tuned (from parameter values start, with t) on the other folds and
  * gives the fold's own predictions (batcher b: the new device), and a
  * stack is fitted on the other folds. X and Y as for adapt_fit_stack (X
