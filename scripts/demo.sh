@@ -10,7 +10,9 @@
 #   4. write a predicted-vs-measured plot, the predictions as CSV and the
 #      embeddings;
 #   5. transfer: the model is trained on the 1-thread device only; adapt it
-#      to the 2-thread device from 10 measured graphs (gnnadapt), report its
+#      to the 2-thread device from 10 measured graphs (gnnadapt --method blend:
+#      adapted heads per op; whole models from the heads, a stack or a
+#      cross-validated mix of the two), report its
 #      accuracy on that device's other graphs, and predict the held-out
 #      models there too; then say where each output is.
 # Outputs go to out/demo/ (or $1).
@@ -48,7 +50,7 @@ gp_log "held-out models: whole-model and per-op accuracy ($DEV1)"
 /usr/bin/python3 "$GP_ROOT/scripts/heldout_report.py" "$OUT/heldout_predictions.csv" --json "$OUT/heldout_report.json"
 
 gp_log "transfer to $DEV2 from 10 measured graphs (gnnadapt; the model never trained on $DEV2)"
-"$BIN/gnnadapt" "$OUT/model.h5" "$DATA/cpu.h5" --device "$DEV2" --shots 10 --method heads --anchor 0.1 -o "$OUT/adapted.h5" \
+"$BIN/gnnadapt" "$OUT/model.h5" "$DATA/cpu.h5" --device "$DEV2" --shots 10 --method blend --anchor 0.1 -o "$OUT/adapted.h5" \
     --threads "$threads" --metrics "$OUT/adapt_metrics.json"
 "$BIN/gnnpredict" "$OUT/adapted.h5" "$DATA/heldout.h5" --device "$DEV2" --format csv -q \
     -o "$OUT/heldout_predictions_t2.csv"
