@@ -48,7 +48,7 @@ static const char USAGE[] =
     "                       counts, plus the embedding for per-node targets (10+ shots)\n"
     "                       blend: heads and stack, whole-graph predictions their weighted\n"
     "                       geometric mean, the weight chosen by 5-fold cross-validation\n"
-    "                       on the shots (5+ shots; each fold refits the heads: 6x the time)\n"
+    "                       on the shots (5+ shots; six fits of the heads)\n"
     "  --steps N            optimizer steps (default 300)   --lr X (default 0.01)\n"
     "  --anchor W           heads method: pull the heads toward the trained model's with\n"
     "                       weight W (an L2 penalty on the change; default 0 = none)\n"
