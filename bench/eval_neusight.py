@@ -733,7 +733,7 @@ def main():
              ["op class"] + [SHORT[d] for d in HELD_OUT], rows)
     # How close each GPU's large GEMMs come to the peak its descriptor gives:
     # the level a zero-shot model has to guess for a GPU it never saw.
-    peak = {dv: p for dv, (p, _) in device_specs(ds).items()}
+    peak = {dv: p for dv, (p, _) in specs.items()}
     rows = []
     for dv in TRAIN_GPUS + HELD_OUT:
         row = [SHORT[dv] + (" (held out)" if dv in HELD_OUT else "")]

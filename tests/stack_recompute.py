@@ -3,8 +3,10 @@
 
 stacked_ln(checkpoint, dataset, source_csv) -> {graph name: ln of the stack's
 prediction of graph target 0}, with source_csv holding gnnpredict's CSV of
-the stack's single source device."""
+the stack's single source device; graph_metrics and graph_predictions read
+gnnadapt's metrics JSON and gnnpredict's CSV at the graph level."""
 import csv
+import json
 import math
 
 import h5py
@@ -13,6 +15,16 @@ import numpy as np
 
 def _s(v):
     return v.decode() if isinstance(v, bytes) else v
+
+
+def graph_metrics(path):
+    """The first graph-level row of a --metrics JSON file."""
+    return [r for r in json.load(open(path)) if r["level"] == "graph"][0]
+
+
+def graph_predictions(path):
+    """{graph name: predicted value} of a gnnpredict --format csv file's graph rows."""
+    return {r["graph"]: float(r["predicted"]) for r in csv.DictReader(open(path)) if not r["node"]}
 
 
 def stacked_ln(checkpoint, dataset, source_csv):
@@ -33,7 +45,7 @@ def stacked_ln(checkpoint, dataset, source_csv):
     raw = lambda c: 10.0 ** feat[:, col.index(c)].astype(np.float64) - 1.0  # noqa: E731
     flops = raw("log_flops")
     nbytes = raw("log_bytes_in") + raw("log_bytes_out") + raw("log_bytes_param")
-    src = {r["graph"]: float(r["predicted"]) for r in csv.DictReader(open(source_csv)) if not r["node"]}
+    src = graph_predictions(source_csv)
     out = {}
     for gi, name in enumerate(names):
         a, b = off[gi], off[gi + 1]

@@ -154,12 +154,12 @@ PY
 "$BUILD/gnnpredict" "$WORK/hs.h5" "$WORK/d.h5" --device synth_slow --format csv -o "$WORK/hs.csv" -q && ok || bad "gnnpredict with a stack"
 "$BUILD/gnnpredict" "$WORK/h.h5" "$WORK/d.h5" --device synth_fast --format csv -o "$WORK/hf.csv" -q && ok || bad "gnnpredict source device"
 $PY - "$WORK" "$ROOT/tests" <<'PY' && ok || bad "stack predictions"
-import csv, json, math, sys
+import math, sys
 import h5py
 w = sys.argv[1]
 sys.path.insert(0, sys.argv[2])
-from stack_recompute import stacked_ln
-g = [r for r in json.load(open(f"{w}/hs.json")) if r["level"] == "graph"][0]
+from stack_recompute import graph_metrics, graph_predictions, stacked_ln
+g = graph_metrics(f"{w}/hs.json")
 print(f"adapted (stack) synth_slow from 20 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}% on {g['n']} graphs")
 assert g["n"] == 220 and g["spearman"] > 0.8, g
 f = h5py.File(f"{w}/hs.h5")
@@ -170,7 +170,7 @@ assert [dev[i] for i in st["sources"][()]] == ["synth_fast"], st["sources"][()]
 assert st["n_shots"][()][0] == 20 and st["alpha"][()][0] > 0 and st["loo_rmse"][()][0] > 0
 assert "source_params" not in st and st["model_share"][()][0] == 0   # a plain stack
 want = stacked_ln(f"{w}/hs.h5", f"{w}/d.h5", f"{w}/hf.csv")
-got = {r["graph"]: float(r["predicted"]) for r in csv.DictReader(open(f"{w}/hs.csv")) if not r["node"]}
+got = graph_predictions(f"{w}/hs.csv")
 worst = max(abs(got[n] / math.exp(v) - 1) for n, v in want.items())
 print(f"stack predictions recomputed from /stack for {len(want)} graphs: worst relative difference {worst:.1e}")
 assert worst < 1e-4, worst  # the cached features are float32
@@ -203,20 +203,19 @@ cp "$WORK/hb.h5" "$WORK/hb_half.h5"
 $PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['stack/model_share'][0] = 0.5" "$WORK/hb_half.h5"
 "$BUILD/gnnpredict" "$WORK/hb_half.h5" "$WORK/d.h5" --device synth_slow --format csv -o "$WORK/hb_half.csv" -q && ok || bad "gnnpredict, blend at half share"
 $PY - "$WORK" "$ROOT/tests" <<'PY' && ok || bad "blend predictions"
-import csv, json, math, sys
+import math, sys
 import h5py
 w = sys.argv[1]
 sys.path.insert(0, sys.argv[2])
-from stack_recompute import stacked_ln
-g = [r for r in json.load(open(f"{w}/hb.json")) if r["level"] == "graph"][0]
+from stack_recompute import graph_metrics, graph_predictions, stacked_ln
+g = graph_metrics(f"{w}/hb.json")
 print(f"adapted (blend) synth_slow from 20 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}% on {g['n']} graphs")
 assert g["n"] == 220 and g["spearman"] > 0.8, g
 share = h5py.File(f"{w}/hb.h5")["stack/model_share"][()][0]
 assert 0 <= share <= 1, share
 stacked = stacked_ln(f"{w}/hb.h5", f"{w}/d.h5", f"{w}/hb_src.csv")
-read = lambda f: {r["graph"]: float(r["predicted"]) for r in csv.DictReader(open(f"{w}/{f}")) if not r["node"]}
-own = read("hb_own.csv")
-for share, got in ((share, read("hb.csv")), (0.5, read("hb_half.csv"))):
+own = graph_predictions(f"{w}/hb_own.csv")
+for share, got in ((share, graph_predictions(f"{w}/hb.csv")), (0.5, graph_predictions(f"{w}/hb_half.csv"))):
     worst = max(abs(got[n] / math.exp(share * math.log(own[n]) + (1 - share) * v) - 1) for n, v in stacked.items())
     print(f"blend (model share {share:.1f}) recomputed from /stack for {len(stacked)} graphs: "
           f"worst relative difference {worst:.1e}")
