@@ -53,8 +53,10 @@ Split (the paper's, reproduced as far as the shipped data allows):
 Model: one gnntrain model on the per-node target latency_ms (the kernel
 graphs' node and graph labels are the same measurement), default
 architecture, --epochs (default 60), patience 20. The held-out GPUs' device
-embedding rows are never updated (they keep their initial values): only the
-descriptor network carries information to them.
+embedding rows are never trained: gnntrain sets them to the training GPUs'
+mean (before the tenth session they kept their random initial values), so
+only the prior (the GPU's own peak and bandwidth) and the descriptor network
+carry information to them.
 
 Per-kernel metric: absolute percentage error |pred - measured| / measured per
 kernel row, mean (MAPE) per op class (BMM = bmm, FC = linear, EW = add, mul,

@@ -69,7 +69,7 @@ if [ -d "$SHARED/data" ]; then
         step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201" --epochs 150 --ensemble 3 \
             --patience 30 --refit --finetune 30
         step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks"
-        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --ensemble 5
+        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --ensemble 10
     fi
 else
     gp_log "no $SHARED/data: the public-data protocols are skipped"

@@ -155,6 +155,24 @@ static void initialise(model *m)
     }
 }
 
+void model_neutral_device_rows(model *m, const int8_t *trained)
+{
+    int De = m->cfg.device_dim;
+    float *emb = param_value(&m->params, m->dev_emb);
+    for (int k = 0; k < De; k++) {
+        double sum = 0.0;
+        int n = 0;
+        for (int32_t d = 0; d < m->cfg.n_devices; d++)
+            if (trained[d]) {
+                sum += emb[(int64_t)d * De + k];
+                n++;
+            }
+        if (!n) return;
+        for (int32_t d = 0; d < m->cfg.n_devices; d++)
+            if (!trained[d]) emb[(int64_t)d * De + k] = (float)(sum / n);
+    }
+}
+
 int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_error *err)
 {
     memset(m, 0, sizeof *m);

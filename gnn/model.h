@@ -144,6 +144,14 @@ typedef struct model {
 int model_build(model *m, const model_config *cfg, const model_limits *lim, gp_error *err);
 void model_free(model *m);
 
+/* Sets the embedding row of every device with trained[d] == 0 to the mean
+ * of the trained devices' rows (left alone when none is trained). A device
+ * the model has no labels for then enters as the typical device, its
+ * descriptors (if any) carrying what differs, instead of as its random
+ * initial row: zero-shot predictions stop depending on the seed's draw,
+ * and gnnadapt starts every new device from the same point. */
+void model_neutral_device_rows(model *m, const int8_t *trained);
+
 /* Dispatches every kernel the model can need for any batch size, so that
  * training steps allocate nothing (see gemm_plan_prepare_all), and makes
  * forward passes save what model_backward needs. Prediction skips it: one

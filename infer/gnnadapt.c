@@ -151,32 +151,17 @@ static int fail(const gp_error *err, const char *hint)
 }
 
 /* Copies every tensor of src into dst by name; the device embedding gets
- * the old rows and, for a new last row, the mean of the trained rows. */
-static void copy_params(model *dst, const model *src, const int8_t *trained, int32_t n_old)
+ * the old rows, and every device without labels (a new last row, a device
+ * held out in training) the mean of the trained rows. */
+static void copy_params(model *dst, const model *src, const int8_t *trained_new)
 {
     for (int i = 0; i < src->params.n_tensors; i++) {
         const param_tensor *t = &src->params.t[i];
         int j = params_find(&dst->params, t->name);
-        float *out = param_value(&dst->params, j);
-        const float *in = param_value(&src->params, i);
-        if (i != src->dev_emb) {
-            memcpy(out, in, (size_t)param_count(&src->params, i) * sizeof(float));
-            continue;
-        }
-        int De = t->cols;
-        memcpy(out, in, (size_t)n_old * De * sizeof(float));
-        if (dst->cfg.n_devices > n_old) {
-            float *row = out + (size_t)n_old * De;
-            int n = 0;
-            memset(row, 0, (size_t)De * sizeof(float));
-            for (int32_t d = 0; d < n_old; d++)
-                if (trained[d]) {
-                    for (int k = 0; k < De; k++) row[k] += in[d * De + k];
-                    n++;
-                }
-            for (int k = 0; k < De && n; k++) row[k] /= (float)n;
-        }
+        memcpy(param_value(&dst->params, j), param_value(&src->params, i),
+               (size_t)param_count(&src->params, i) * sizeof(float));
     }
+    model_neutral_device_rows(dst, trained_new);
 }
 
 /* The stack of methods "stack" and "blend" (gnn/stack.h) for the shots,
@@ -458,7 +443,17 @@ int main(int argc, char **argv)
     if (model_build(&m, &cfg, &lim, &err) != 0) goto done;
     model_prepare_training(&m);
     m.frozen_trunk = 1; /* no method here moves the layers */
-    copy_params(&m, &old_m, meta.dev_trained, n_old);
+    {
+        /* the source's flags: the new row (if any) and held-out rows have no labels there */
+        int8_t *had = calloc((size_t)n_new, 1);
+        if (!had) {
+            gp_errorf(&err, "out of memory");
+            goto done;
+        }
+        memcpy(had, meta.dev_trained, (size_t)n_old);
+        copy_params(&m, &old_m, had);
+        free(had);
+    }
 
     /* Which parameters move: the device's embedding row, plus the heads. */
     param_store *ps = &m.params;

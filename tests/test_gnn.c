@@ -498,6 +498,38 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+/* Untrained devices' rows become the trained rows' mean; trained rows and
+ * every other tensor stay; with nothing trained, nothing moves. */
+START_TEST(test_neutral_device_rows)
+{
+    model_config c;
+    model_config_defaults(&c);
+    c.in_dim = 4;
+    c.n_graph_targets = 1;
+    c.n_devices = 4;
+    c.device_dim = 3;
+    model m;
+    model_limits lim = {16, 32, 4, 4};
+    gp_error err;
+    ck_assert_int_eq(model_build(&m, &c, &lim, &err), 0);
+    float *emb = param_value(&m.params, m.dev_emb);
+    float before[12];
+    memcpy(before, emb, sizeof before);
+    int8_t none[4] = {0, 0, 0, 0}, trained[4] = {1, 0, 1, 0};
+    model_neutral_device_rows(&m, none);
+    ck_assert_int_eq(memcmp(before, emb, sizeof before), 0);
+    model_neutral_device_rows(&m, trained);
+    for (int k = 0; k < 3; k++) {
+        float mean = (before[0 * 3 + k] + before[2 * 3 + k]) / 2.0f;
+        ck_assert_float_eq(emb[0 * 3 + k], before[0 * 3 + k]);
+        ck_assert_float_eq(emb[2 * 3 + k], before[2 * 3 + k]);
+        ck_assert_float_eq_tol(emb[1 * 3 + k], mean, 1e-7f);
+        ck_assert_float_eq_tol(emb[3 * 3 + k], mean, 1e-7f);
+    }
+    model_free(&m);
+}
+END_TEST
+
 /* stack (gnn/stack.h): on noiseless log-linear labels the ridge fit
  * reproduces them, classes that do not vary are left out, too few shots
  * leave a target unfitted, and validation catches a bad source id. The
@@ -624,6 +656,7 @@ int main(void)
     tcase_add_test(tc, test_config_errors);
     tcase_add_test(tc, test_fused_layer_bits);
     tcase_add_test(tc, test_stack_fit);
+    tcase_add_test(tc, test_neutral_device_rows);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

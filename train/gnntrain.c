@@ -484,6 +484,7 @@ static int setup(run *r, gp_error *err)
             if (!r->tb.graph_use_prior[t])
                 b2[t] -= (float)(log(nodes / (double)n_train) / r->tb.graph_sigma[t]);
     }
+    model_neutral_device_rows(&r->m, r->dev_trained);
     r->best_params = malloc((size_t)r->m.params.size * sizeof(float));
     if (!r->best_params) return gp_errorf(err, "out of memory");
     memcpy(r->best_params, r->m.params.value, (size_t)r->m.params.size * sizeof(float));
@@ -648,6 +649,7 @@ int main(int argc, char **argv)
             grad_clip(&r.m.params, o->adam.clip_norm);
             step++;
             adam_step(&r.m.params, &o->adam, step, adam_lr_at(&o->adam, step));
+            model_neutral_device_rows(&r.m, r.dev_trained); /* held-out rows: what the checkpoints keep */
         }
         if (rc) break;
         double train_s = now_s() - t0;
