@@ -40,6 +40,8 @@ void checkpoint_meta_free(checkpoint_meta *m)
     free(m->graph_mu);
     free(m->graph_sigma);
     stack_free(m->stack);
+    source_heads_free(&m->heads);
+    free(m->dev_source_heads);
     memset(m, 0, sizeof *m);
 }
 
@@ -109,16 +111,26 @@ static int write_stack(h5w *w, const graph_stack *s)
          write_doubles(w, "/stack/model_share", s->model_share, 1, s->n_t, 0);
     free(kinds);
     free(fns);
-    if (rc || s->n_param == 0) return rc ? -1 : 0;
-    hid_t pg = h5w_group(w, "/stack/source_params", 0);
-    if (pg < 0) return -1;
-    H5Gclose(pg);
-    if (write_strings(w, "/stack/source_param_names", s->param_names, s->n_param)) return -1;
-    for (int32_t k = 0; k < s->n_param; k++) {
+    return rc ? -1 : 0;
+}
+
+/* The optional source heads (gnn/source_heads.h) and their device flags. */
+static int write_source_heads(h5w *w, const checkpoint_meta *m)
+{
+    const source_heads *h = &m->heads;
+    hid_t g = h5w_group(w, "/source_heads", 0);
+    if (g < 0) return -1;
+    H5Gclose(g);
+    if (write_strings(w, "/source_head_names", h->names, h->n)) return -1;
+    for (int32_t k = 0; k < h->n; k++) {
         char path[160];
-        snprintf(path, sizeof path, "/stack/source_params/%s", s->param_names[k]);
-        if (write_floats(w, path, s->param_values[k], s->param_counts[k])) return -1;
+        snprintf(path, sizeof path, "/source_heads/%s", h->names[k]);
+        if (write_floats(w, path, h->values[k], h->counts[k])) return -1;
     }
+    hid_t ds = h5w_array(w, "/devices/source_heads", H5T_STD_I8LE, H5T_NATIVE_INT8, 1, m->n_devices, 0,
+                         m->dev_source_heads);
+    if (ds < 0) return -1;
+    H5Dclose(ds);
     return 0;
 }
 
@@ -220,6 +232,7 @@ static int write_all(h5w *w, const checkpoint_meta *m, const param_store *p, int
     }
 
     if (m->stack && write_stack(w, m->stack) != 0) return -1;
+    if (m->heads.n > 0 && write_source_heads(w, m) != 0) return -1;
 
     const char *slabs[3] = {"/params", "/adam_m", "/adam_v"};
     const float *base[3] = {p->value, p->adam_m, p->adam_v};
@@ -305,26 +318,27 @@ done:
     return rc;
 }
 
-/* A blend's source-model tensors (/stack/source_params), when present:
+/* Kept source-model tensors under group (names in names_path), into h:
  * finite values under names a parameter store can hold. Whether the model
- * has them is checked where they are used. */
-static int read_stack_params(h5r *r, graph_stack *s)
+ * has them is checked where they are used. Returns 1 when read, 0 when the
+ * group is absent. */
+static int read_heads_at(h5r *r, const char *group, const char *names_path, source_heads *h)
 {
     hid_t g;
-    int have = h5r_open_object(r, "/stack/source_params", H5I_GROUP, 0, &g);
+    int have = h5r_open_object(r, group, H5I_GROUP, 0, &g);
     if (have <= 0) return have;
     H5Gclose(g);
     int64_t n = 0;
-    char **names = h5r_load_strings(r, "/stack/source_param_names", H5R_ANY, &n);
+    char **names = h5r_load_strings(r, names_path, H5R_ANY, &n);
     if (!names) return -1;
     int rc = 0;
     for (int64_t k = 0; k < n && rc == 0; k++) {
         char path[160];
         if (!names[k][0] || strlen(names[k]) >= 100 || strchr(names[k], '/')) {
-            rc = h5r_fail(r, "/stack/source_param_names", "entry %lld is not a tensor name", (long long)k);
+            rc = h5r_fail(r, names_path, "entry %lld is not a tensor name", (long long)k);
             break;
         }
-        snprintf(path, sizeof path, "/stack/source_params/%s", names[k]);
+        snprintf(path, sizeof path, "%s/%s", group, names[k]);
         int64_t count = 0;
         float *v = h5r_load(r, path, H5C_FLOAT, H5T_NATIVE_FLOAT, sizeof(float), 1, H5R_ANY, H5R_ANY, &count, NULL, 1,
                             NULL);
@@ -335,11 +349,39 @@ static int read_stack_params(h5r *r, graph_stack *s)
         for (int64_t i = 0; i < count && rc == 0; i++)
             if (!isfinite(v[i])) rc = h5r_fail(r, path, "entry %lld is not finite", (long long)i);
         gp_error e;
-        if (rc == 0 && stack_keep_param(s, names[k], v, count, &e) != 0) rc = h5r_fail(r, path, "%s", e.msg);
+        if (rc == 0 && source_heads_add(h, names[k], v, count, &e) != 0) rc = h5r_fail(r, path, "%s", e.msg);
         free(v);
     }
     h5_free_strings(names, n);
-    return rc;
+    if (rc == 0 && n == 0) rc = h5r_fail(r, names_path, "no tensors named");
+    return rc == 0 ? 1 : -1;
+}
+
+/* The optional source heads and their per-device flags. Blend checkpoints
+ * of the ninth session kept them as /stack/source_params, used only for
+ * the stack's sources; read as the same heads for every trained device
+ * but the stack's (which is what those sources were). */
+static int read_source_heads(h5r *r, checkpoint_meta *m)
+{
+    int have = read_heads_at(r, "/source_heads", "/source_head_names", &m->heads);
+    if (have < 0) return -1;
+    if (have) {
+        if (!(m->dev_source_heads = h5r_load(r, "/devices/source_heads", H5C_INT, H5T_NATIVE_INT8, 1, 1,
+                                             m->n_devices, H5R_ANY, NULL, NULL, 1, NULL)))
+            return -1;
+        for (int32_t d = 0; d < m->n_devices; d++)
+            if (m->dev_source_heads[d] != 0 && m->dev_source_heads[d] != 1)
+                return h5r_fail(r, "/devices/source_heads", "entry %d is %d, not 0 or 1", (int)d,
+                                (int)m->dev_source_heads[d]);
+        return 0;
+    }
+    if (!m->stack) return 0;
+    have = read_heads_at(r, "/stack/source_params", "/stack/source_param_names", &m->heads);
+    if (have <= 0) return have;
+    if (!(m->dev_source_heads = calloc((size_t)m->n_devices + 1, 1))) return h5r_fail(r, "/stack", "out of memory");
+    for (int32_t d = 0; d < m->n_devices; d++)
+        m->dev_source_heads[d] = m->dev_trained[d] && strcmp(m->device_names[d], m->stack->device);
+    return 0;
 }
 
 /* The optional /stack group; absent means none. */
@@ -410,7 +452,6 @@ static int read_stack(h5r *r, checkpoint_meta *m)
     memcpy(s->loo_rmse, loo, (size_t)m->n_graph_t * sizeof(double));
     memcpy(s->n_shots, shots, (size_t)m->n_graph_t * sizeof(int32_t));
     if (share) memcpy(s->model_share, share, (size_t)m->n_graph_t * sizeof(double));
-    if (read_stack_params(r, s) != 0) goto done;
     gp_error e;
     if (stack_validate(s, m->n_devices, m->n_graph_t, &e) != 0) {
         h5r_fail(r, "/stack", "%s", e.msg);
@@ -539,6 +580,7 @@ int checkpoint_read_meta(const char *path, checkpoint_meta *m, gp_error *err)
         }
     if (read_prior(&r, m) != 0) goto done;
     if (read_stack(&r, m) != 0) goto done;
+    if (read_source_heads(&r, m) != 0) goto done;
     rc = 0;
 done:
     free(s);

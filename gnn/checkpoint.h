@@ -23,6 +23,7 @@
 #include "../common/gp_error.h"
 #include "model.h"
 #include "prior.h"
+#include "source_heads.h"
 #include "stack.h"
 
 #define CHECKPOINT_FORMAT_NAME "gnnperf-checkpoint"
@@ -55,6 +56,8 @@ typedef struct checkpoint_meta {
     double *prior_rates;       /* (n_devices, 2) FLOP and bytes per ms, NaN unknown; NULL without a prior */
 
     graph_stack *stack;        /* a device's whole-graph calibration (gnn/stack.h); NULL: none */
+    source_heads heads;        /* the source model's heads after an adaptation moved them; n 0: none */
+    int8_t *dev_source_heads;  /* (n_devices) 1: predicted with heads' values; NULL when heads.n is 0 */
 } checkpoint_meta;
 
 void checkpoint_meta_free(checkpoint_meta *m);

@@ -50,38 +50,7 @@ void stack_free(graph_stack *s)
     free(s->loo_rmse);
     free(s->n_shots);
     free(s->model_share);
-    for (int32_t k = 0; k < s->n_param; k++) {
-        free(s->param_names[k]);
-        free(s->param_values[k]);
-    }
-    free(s->param_names);
-    free(s->param_values);
-    free(s->param_counts);
     free(s);
-}
-
-int stack_keep_param(graph_stack *s, const char *name, const float *values, int64_t count, gp_error *err)
-{
-    const int32_t n = s->n_param + 1;
-    char **names = realloc(s->param_names, (size_t)n * sizeof(char *));
-    if (names) s->param_names = names;
-    float **vals = realloc(s->param_values, (size_t)n * sizeof(float *));
-    if (vals) s->param_values = vals;
-    int64_t *counts = realloc(s->param_counts, (size_t)n * sizeof(int64_t));
-    if (counts) s->param_counts = counts;
-    char *nm = strdup(name);
-    float *v = malloc((size_t)(count + 1) * sizeof(float));
-    if (!names || !vals || !counts || !nm || !v) {
-        free(nm);
-        free(v);
-        return gp_errorf(err, "out of memory");
-    }
-    if (count) memcpy(v, values, (size_t)count * sizeof(float));
-    s->param_names[s->n_param] = nm;
-    s->param_values[s->n_param] = v;
-    s->param_counts[s->n_param] = count;
-    s->n_param = n;
-    return 0;
 }
 
 /* Index of node v's class among the nc classes (kind, fn, ker), or -1. */

@@ -31,7 +31,9 @@
  * the two err differently (the adapted heads follow the graph's structure,
  * the stack the trained devices' ranking), and their geometric mean is
  * better than either wherever neither is clearly ahead. w = 0 is a plain
- * stack.
+ * stack. A blend moves the heads that also predict the sources; the
+ * checkpoint keeps the source model's values (gnn/source_heads.h), so the
+ * sources are still predicted as the stack was fitted.
  *
  * One stack belongs to one device and covers the model's graph targets
  * (each fitted separately; a target with too few labelled shots has none).
@@ -60,14 +62,6 @@ typedef struct graph_stack {
     double *loo_rmse;            /* (n_t) leave-one-out RMSE of ln y at that weight */
     int32_t *n_shots;            /* (n_t) shots it was fitted on */
     double *model_share;         /* (n_t) w of the blend, in [0, 1]; 0: the stack alone */
-    /* A blend adapts the heads that also predict the source devices; the
-     * stack was fitted on the source model's predictions, so it keeps that
-     * model's values of the tensors the blend moved, and its sources are
-     * predicted with them. None (0) for a plain stack. */
-    int32_t n_param;
-    char **param_names;          /* (n_param) tensor names, as in the model's parameter store */
-    float **param_values;        /* (n_param) their values */
-    int64_t *param_counts;       /* (n_param) values per tensor */
 } graph_stack;
 
 /* Features per graph: the n_src source predictions, STACK_N_COST cost
@@ -97,9 +91,6 @@ int stack_fit(graph_stack *s, int t, const double *X, const double *y, int64_t n
 
 /* Whether target t has a fitted row. */
 int stack_has(const graph_stack *s, int t);
-
-/* Keeps a copy of the named tensor's values (see n_param). */
-int stack_keep_param(graph_stack *s, const char *name, const float *values, int64_t count, gp_error *err);
 
 /* The stack's prediction for target t in label units from feature row x. */
 double stack_predict(const graph_stack *s, int t, const double *x);

@@ -61,25 +61,11 @@ int checkpoint_prior_spec(batch_spec *bs, const checkpoint_meta *m, const double
     return 0;
 }
 
-/* Puts a stack's kept source-model tensors (gnn/stack.h: n_param) in
- * place of the model's, so that its sources are predicted as it was fitted. */
-static int use_stack_params(model *m, const graph_stack *s, const char *path, gp_error *err)
-{
-    for (int32_t k = 0; k < s->n_param; k++) {
-        int j = params_find(&m->params, s->param_names[k]);
-        if (j < 0 || param_count(&m->params, j) != s->param_counts[k])
-            return gp_errorf(err, "%s: /stack/source_params/%s: %s", path, s->param_names[k],
-                             j < 0 ? "the model has no such tensor" : "its size is not the model's");
-        memcpy(param_value(&m->params, j), s->param_values[k], (size_t)s->param_counts[k] * sizeof(float));
-    }
-    return 0;
-}
-
-/* Predictions of the checkpoint's model, or, with stack_src, of the model
- * the stack's sources are predicted with. */
+/* Predictions of the checkpoint's model, or, with heads, of the model with
+ * the kept source heads in place of its own. */
 static int predict_plain(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids,
                          int64_t n, int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch,
-                         int want_emb, model *m, const predict_inspect *inspect, const graph_stack *stack_src,
+                         int want_emb, model *m, const predict_inspect *inspect, const source_heads *heads,
                          predictions *p, gp_error *err)
 {
     unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
@@ -123,7 +109,10 @@ static int predict_plain(const char *path, const checkpoint_meta *meta, const da
     if (inspect) inspect->fn(&b, inspect->ctx);
     if (model_build(m, &meta->cfg, &b.lim, err) != 0) goto out;
     if (checkpoint_read_params(path, &m->params, 0, err) != 0) goto out;
-    if (stack_src && use_stack_params(m, stack_src, path, err) != 0) goto out;
+    if (heads && source_heads_apply(heads, &m->params, err) != 0) {
+        gp_error_prefix(err, "%s", path);
+        goto out;
+    }
     if (!ids) {
         n = d->graphs.n_graphs;
         if (!(all = malloc((size_t)(n + 1) * sizeof(int64_t)))) {
@@ -141,6 +130,60 @@ out:
     free(all);
     free(desc);
     free(prior_rates);
+    return rc;
+}
+
+/* predict_plain, with every device predicted by the heads its embedding
+ * row was fitted with (gnn/source_heads.h): the model's own, then, for the
+ * devices flagged in dev_source_heads, the kept source heads, whose
+ * columns replace the first run's. Embeddings and the loss are the first
+ * run's (the layers, which the heads do not touch, give the embeddings). */
+static int predict_devices(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids,
+                           int64_t n, int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch,
+                           int want_emb, model *m, const predict_inspect *inspect, predictions *p, gp_error *err)
+{
+    if (predict_plain(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, inspect, NULL, p, err) !=
+        0)
+        return -1;
+    if (!meta->dev_source_heads || meta->heads.n == 0) return 0;
+    int32_t *col = malloc((size_t)(n_dev + 1) * sizeof(int32_t)), *sub_model = malloc((size_t)(n_dev + 1) * sizeof(int32_t));
+    int32_t *sub_data = malloc((size_t)(n_dev + 1) * sizeof(int32_t)), ns = 0;
+    model m2;
+    predictions q;
+    memset(&m2, 0, sizeof m2);
+    memset(&q, 0, sizeof q);
+    int rc = -1;
+    if (!col || !sub_model || !sub_data) {
+        gp_errorf(err, "out of memory");
+        goto out;
+    }
+    for (int32_t j = 0; j < n_dev; j++)
+        if (meta->dev_source_heads[model_dev[j]]) {
+            col[ns] = j;
+            sub_model[ns] = model_dev[j];
+            sub_data[ns++] = data_dev[j];
+        }
+    if (ns == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (predict_plain(path, meta, d, p->graph_ids, p->n_graphs, ns, sub_model, sub_data, batch, 0, &m2, NULL,
+                      &meta->heads, &q, err) != 0)
+        goto out;
+    const int Tg = p->Tg, Tn = p->Tn;
+    for (int64_t i = 0; i < p->n_graphs; i++)
+        for (int32_t k = 0; k < ns; k++)
+            for (int t = 0; t < Tg; t++) p->graph_pred[(i * n_dev + col[k]) * Tg + t] = q.graph_pred[(i * ns + k) * Tg + t];
+    for (int64_t v = 0; v < p->n_nodes; v++)
+        for (int32_t k = 0; k < ns; k++)
+            for (int t = 0; t < Tn; t++) p->node_pred[(v * n_dev + col[k]) * Tn + t] = q.node_pred[(v * ns + k) * Tn + t];
+    rc = 0;
+out:
+    predictions_free(&q);
+    model_free(&m2);
+    free(col);
+    free(sub_model);
+    free(sub_data);
     return rc;
 }
 
@@ -166,8 +209,8 @@ int checkpoint_apply_stack(const graph_stack *s, const char *src_path, const che
         goto out;
     }
     for (int32_t k = 0; k < s->n_src; k++) data_dev[k] = -1;
-    if (predict_plain(src_path, src_meta, d, p->graph_ids, p->n_graphs, s->n_src, s->src, data_dev, batch, 0, &m, NULL,
-                      s, &q, err) != 0)
+    if (predict_devices(src_path, src_meta, d, p->graph_ids, p->n_graphs, s->n_src, s->src, data_dev, batch, 0, &m,
+                        NULL, &q, err) != 0)
         goto out;
     for (int64_t i = 0; i < p->n_graphs; i++)
         for (int t = 0; t < Tg; t++) {
@@ -191,8 +234,7 @@ int checkpoint_predict(const char *path, const checkpoint_meta *meta, const data
                        int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch, int want_emb,
                        model *m, const predict_inspect *inspect, predictions *p, gp_error *err)
 {
-    if (predict_plain(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, inspect, NULL, p, err) !=
-        0)
+    if (predict_devices(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, inspect, p, err) != 0)
         return -1;
     const graph_stack *s = meta->stack;
     if (!s) return 0;

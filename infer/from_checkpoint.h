@@ -42,9 +42,10 @@ typedef struct predict_inspect {
  * (model ids model_dev; dataset label columns data_dev, -1 for none), in
  * batches of batch graphs, with embeddings when want_emb. Builds the model
  * into m, which the caller frees (its device vectors feed --embeddings).
- * inspect may be NULL. Graph predictions of a device the checkpoint's
- * stack covers are the stack's, or its blend with the model's own
- * (checkpoint_apply_stack). */
+ * inspect may be NULL. Each device is predicted with the heads its
+ * checkpoint flags for it (gnn/source_heads.h). Graph predictions of a
+ * device the checkpoint's stack covers are the stack's, or its blend with
+ * the model's own (checkpoint_apply_stack). */
 int checkpoint_predict(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids, int64_t n,
                        int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch, int want_emb,
                        model *m, const predict_inspect *inspect, predictions *p, gp_error *err);
@@ -52,8 +53,9 @@ int checkpoint_predict(const char *path, const checkpoint_meta *meta, const data
 /* Replaces p's graph predictions in device column col with those of stack s
  * (blended with the values there when the stack has a model share), whose
  * source devices are predicted by the checkpoint at src_path (meta
- * src_meta: the model the stack was fitted on, or one adapted from it; its
- * own stack is not used for them). */
+ * src_meta: the model the stack was fitted on, or one adapted from it),
+ * each with the heads src_meta flags for it; its own stack is not used for
+ * them. */
 int checkpoint_apply_stack(const graph_stack *s, const char *src_path, const checkpoint_meta *src_meta,
                            const dataset *d, predictions *p, int32_t col, int batch, gp_error *err);
 

@@ -188,7 +188,8 @@ static graph_stack *stack_setup(const opts *o, const checkpoint_meta *meta, cons
     }
     for (int32_t k = 0; k < meta->n_devices; k++)
         if (meta->dev_trained[k] && strcmp(meta->device_names[k], o->device) &&
-            !(meta->stack && !strcmp(meta->stack->device, meta->device_names[k])))
+            !(meta->stack && !strcmp(meta->stack->device, meta->device_names[k])) &&
+            (!meta->dev_source_heads || meta->dev_source_heads[k]))
             src[n_src++] = k;
     if (n_src == 0) {
         gp_errorf(err, "%s: --method %s needs a model trained on at least one device besides '%s'", o->checkpoint,
@@ -236,7 +237,9 @@ int main(int argc, char **argv)
     int64_t *shots = NULL, *rest = NULL;
     float *desc_norm = NULL;
     char **names_grown = NULL;
-    int8_t *trained_grown = NULL;
+    int8_t *trained_grown = NULL, *heads_grown = NULL; /* heads_grown: the output's dev_source_heads */
+    source_heads kept;                   /* the output's source heads, when this run makes them */
+    memset(&kept, 0, sizeof kept);
     double *desc_grown = NULL, *rates_grown = NULL;
     double prior_rate[2];
     graph_stack *stack = NULL;
@@ -467,6 +470,45 @@ int main(int argc, char **argv)
         for (int i = 0; i < ps->n_tensors; i++)
             if (!strncmp(ps->t[i].name, "node_head.", 10) || !strncmp(ps->t[i].name, "graph_head.", 11))
                 movable[i] = 1;
+
+    /* Which heads predict each device afterwards (gnn/source_heads.h): a
+     * device is predicted with the heads its row was fitted with. Moving
+     * the heads keeps the source model's (the ones already kept, else the
+     * input's) for every device trained before; a device that an earlier
+     * adaptation fitted with the heads about to move loses them and is no
+     * longer predicted. This device is fitted with, and predicted by, the
+     * checkpoint's own heads. */
+    if (o.heads || meta.heads.n > 0) {
+        if (!(heads_grown = calloc((size_t)n_new, 1))) {
+            free(movable);
+            gp_errorf(&err, "out of memory");
+            goto done;
+        }
+        for (int32_t k = 0; k < n_old; k++)
+            heads_grown[k] = meta.dev_source_heads ? meta.dev_source_heads[k] : meta.dev_trained[k];
+        for (int32_t k = 0; k < n_old && o.heads && meta.heads.n > 0; k++)
+            if (k != id && meta.dev_trained[k] && !heads_grown[k]) {
+                trained_grown[k] = 0;
+                if (!o.quiet)
+                    fprintf(stderr,
+                            "gnnadapt: note: '%s' was adapted with the heads that move now; it is no longer "
+                            "predicted (adapt it again from this checkpoint)\n",
+                            meta.device_names[k]);
+            }
+        heads_grown[id] = 0;
+        for (int i = 0; i < ps->n_tensors && o.heads && meta.heads.n == 0; i++)
+            if (movable[i] && i != m.dev_emb &&
+                source_heads_add(&kept, ps->t[i].name, param_value(ps, i), param_count(ps, i), &err) != 0) {
+                free(movable);
+                goto done;
+            }
+    }
+    /* The stack's sources are the devices the source heads predict. */
+    if (meta.heads.n > 0 && source_heads_apply(&meta.heads, &old_m.params, &err) != 0) {
+        free(movable);
+        gp_error_prefix(&err, "%s", o.checkpoint);
+        goto done;
+    }
     float *anchor0 = NULL;
     if (o.heads && o.anchor > 0) {
         anchor0 = malloc((size_t)ps->size * sizeof(float));
@@ -495,10 +537,6 @@ int main(int argc, char **argv)
             goto tuned;
         }
         if (adapt_stack_design(&old_m, &b_src, &d.graphs, stack, shots, n_shots, X, &err) != 0) goto tuned;
-        for (int i = 0; i < ps->n_tensors && o.heads; i++)
-            if (movable[i] && i != m.dev_emb &&
-                stack_keep_param(stack, ps->t[i].name, param_value(ps, i), param_count(ps, i), &err) != 0)
-                goto tuned;
     }
     if (o.blend) {
         start = malloc((size_t)ps->size * sizeof(float));
@@ -557,24 +595,31 @@ tuned:
 
     /* Write the adapted checkpoint, then test on the device's other graphs.
      * A checkpoint holds one stack: a new one replaces the old, and an old
-     * one is stale once its device's embedding or the heads that predict
-     * its sources have moved. */
+     * one is stale once its device's embedding moved or its device is no
+     * longer predicted; its sources keep the heads it was fitted with. */
     checkpoint_meta out = meta;
     if (stack) {
         if (meta.stack && !o.quiet)
             fprintf(stderr, "gnnadapt: note: the stack for '%s' in %s is replaced (a checkpoint holds one)\n",
                     meta.stack->device, o.checkpoint);
         out.stack = stack;
-    } else if (meta.stack && (!strcmp(meta.stack->device, o.device) || o.heads)) {
-        if (!o.quiet)
-            fprintf(stderr, "gnnadapt: note: the old stack for '%s' is dropped (%s)\n", meta.stack->device,
-                    o.heads ? "the heads that predict its sources were adapted" : "its embedding was adapted anew");
-        out.stack = NULL;
+    } else if (meta.stack) {
+        int again = !strcmp(meta.stack->device, o.device), gone = 0;
+        for (int32_t k = 0; k < n_old; k++)
+            if (!strcmp(meta.device_names[k], meta.stack->device)) gone = !trained_grown[k];
+        if (again || gone) {
+            if (!o.quiet)
+                fprintf(stderr, "gnnadapt: note: the old stack for '%s' is dropped (%s)\n", meta.stack->device,
+                        again ? "its embedding was adapted anew" : "its device is no longer predicted");
+            out.stack = NULL;
+        }
     }
     out.cfg = cfg;
     out.n_devices = n_new;
     out.device_names = names_grown;
     out.dev_trained = trained_grown;
+    if (kept.n > 0) out.heads = kept;
+    out.dev_source_heads = heads_grown;
     out.desc_raw = desc_grown;
     out.prior_rates = rates_grown;
     char *cfg_text = NULL;
@@ -633,6 +678,8 @@ done:
     free(desc_norm);
     free(names_grown);
     free(trained_grown);
+    free(heads_grown);
+    source_heads_free(&kept);
     free(desc_grown);
     free(rates_grown);
     stack_free(stack);

@@ -20,6 +20,7 @@
 #include "gnn/loss.h"
 #include "gnn/model.h"
 #include "gnn/optim.h"
+#include "gnn/source_heads.h"
 #include "gnn/stack.h"
 #include "graph/graph.h"
 #include "graph/ops.h"
@@ -629,13 +630,44 @@ START_TEST(test_stack_fit)
     ck_assert_int_eq(stack_validate(s, 3, 2, &err), -1);
     ck_assert(strstr(err.msg, "model share"));
     s->model_share[1] = 0;
-    float v[3] = {1, 2, 3};
-    ck_assert_int_eq(stack_keep_param(s, "graph_head.w2", v, 3, &err), 0);
-    v[0] = 9;
-    ck_assert(s->n_param == 1 && !strcmp(s->param_names[0], "graph_head.w2") && s->param_counts[0] == 3 &&
-              s->param_values[0][0] == 1 && s->param_values[0][2] == 3);
     stack_free(s);
     graph_set_free(&gs);
+}
+END_TEST
+
+/* source_heads: copies are kept, applied by name, and a tensor the model
+ * lacks or of another size is refused by name. */
+START_TEST(test_source_heads)
+{
+    model_config c;
+    model_config_defaults(&c);
+    c.in_dim = 4;
+    c.n_graph_targets = 1;
+    c.head_hidden = 3;
+    model m;
+    model_limits lim = {16, 32, 4, 1};
+    gp_error err;
+    ck_assert_int_eq(model_build(&m, &c, &lim, &err), 0);
+    source_heads h;
+    memset(&h, 0, sizeof h);
+    float v[3] = {1, 2, 3};
+    ck_assert_int_eq(source_heads_add(&h, "graph_head.w2", v, 3, &err), 0);
+    v[0] = 9;
+    ck_assert(h.n == 1 && !strcmp(h.names[0], "graph_head.w2") && h.counts[0] == 3 && h.values[0][0] == 1 &&
+              h.values[0][2] == 3);
+    ck_assert_int_eq(source_heads_apply(&h, &m.params, &err), 0);
+    const float *w2 = param_value(&m.params, m.gh_w2);
+    ck_assert(w2[0] == 1 && w2[1] == 2 && w2[2] == 3);
+    ck_assert_int_eq(source_heads_add(&h, "graph_head.b2", v, 2, &err), 0); /* b2 holds 1 value */
+    ck_assert_int_eq(source_heads_apply(&h, &m.params, &err), -1);
+    ck_assert(strstr(err.msg, "/source_heads/graph_head.b2: its size is not the model's"));
+    source_heads_free(&h);
+    ck_assert_int_eq(source_heads_add(&h, "nope", v, 1, &err), 0);
+    ck_assert_int_eq(source_heads_apply(&h, &m.params, &err), -1);
+    ck_assert(strstr(err.msg, "nope: the model has no such tensor"));
+    source_heads_free(&h);
+    ck_assert(h.n == 0 && !h.names);
+    model_free(&m);
 }
 END_TEST
 
@@ -657,6 +689,7 @@ int main(void)
     tcase_add_test(tc, test_fused_layer_bits);
     tcase_add_test(tc, test_stack_fit);
     tcase_add_test(tc, test_neutral_device_rows);
+    tcase_add_test(tc, test_source_heads);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

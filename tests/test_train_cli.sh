@@ -176,10 +176,11 @@ print(f"stack predictions recomputed from /stack for {len(want)} graphs: worst r
 assert worst < 1e-4, worst  # the cached features are float32
 PY
 # blend: heads and stack, their geometric mean weighted by cross-validation.
-# The stack keeps the source model's heads for its sources, so the checkpoint
-# alone reproduces every number: own prediction (the checkpoint without
-# /stack), source predictions with /stack/source_params in place of the
-# adapted heads, then the documented blend.
+# The checkpoint keeps the source model's heads (/source_heads) for the
+# devices trained before, so the source device is predicted exactly as the
+# source model predicts it, and the checkpoint alone reproduces every number:
+# own prediction (the checkpoint without /stack), the source's, then the
+# documented blend.
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shots 20 --method blend -o "$WORK/hb.h5" \
     --metrics "$WORK/hb.json" >/dev/null 2>"$WORK/hb.err" && grep -q "blend for latency_ms: model share" "$WORK/hb.err" \
     && ok || { cat "$WORK/hb.err"; bad "gnnadapt --method blend"; }
@@ -187,17 +188,19 @@ PY
 cp "$WORK/hb.h5" "$WORK/hb_own.h5"
 $PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); del f['stack']" "$WORK/hb_own.h5"
 "$BUILD/gnnpredict" "$WORK/hb_own.h5" "$WORK/d.h5" --device synth_slow --format csv -o "$WORK/hb_own.csv" -q && ok || bad "gnnpredict, blend without its stack"
-cp "$WORK/hb.h5" "$WORK/hb_src.h5"
 $PY -c "
 import h5py, sys
-f = h5py.File(sys.argv[1], 'r+')
-names = [n.decode() if isinstance(n, bytes) else n for n in f['stack/source_param_names'][()]]
+f = h5py.File(sys.argv[1])
+names = [n.decode() if isinstance(n, bytes) else n for n in f['source_head_names'][()]]
 assert names and all(n.startswith(('node_head.', 'graph_head.')) for n in names), names
-for n in names:
-    p = f['params/' + n]
-    p[...] = f['stack/source_params/' + n][()].reshape(p.shape)
-del f['stack']" "$WORK/hb_src.h5"
-"$BUILD/gnnpredict" "$WORK/hb_src.h5" "$WORK/d.h5" --device synth_fast --format csv -o "$WORK/hb_src.csv" -q && ok || bad "gnnpredict, blend's sources"
+dev = [n.decode() if isinstance(n, bytes) else n for n in f['devices/names'][()]]
+flags = dict(zip(dev, f['devices/source_heads'][()]))
+assert flags == {'synth_fast': 1, 'synth_slow': 0}, flags" "$WORK/hb.h5" && ok || bad "blend checkpoint keeps the source heads"
+for m in hb h3; do
+    "$BUILD/gnnpredict" "$WORK/$m.h5" "$WORK/d.h5" --device synth_fast --format csv -o "$WORK/${m}_src.csv" -q \
+        && cmp -s "$WORK/${m}_src.csv" "$WORK/hf.csv" && ok \
+        || bad "after adapting the heads ($m), the source device must be predicted as the source model predicts it"
+done
 # the share chosen may be 0 or 1; a half share checks both parts
 cp "$WORK/hb.h5" "$WORK/hb_half.h5"
 $PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['stack/model_share'][0] = 0.5" "$WORK/hb_half.h5"
@@ -213,7 +216,7 @@ print(f"adapted (blend) synth_slow from 20 shots: rho {g['spearman']:.3f}, MAPE 
 assert g["n"] == 220 and g["spearman"] > 0.8, g
 share = h5py.File(f"{w}/hb.h5")["stack/model_share"][()][0]
 assert 0 <= share <= 1, share
-stacked = stacked_ln(f"{w}/hb.h5", f"{w}/d.h5", f"{w}/hb_src.csv")
+stacked = stacked_ln(f"{w}/hb.h5", f"{w}/d.h5", f"{w}/hf.csv")
 own = graph_predictions(f"{w}/hb_own.csv")
 for share, got in ((share, graph_predictions(f"{w}/hb.csv")), (0.5, graph_predictions(f"{w}/hb_half.csv"))):
     worst = max(abs(got[n] / math.exp(share * math.log(own[n]) + (1 - share) * v) - 1) for n, v in stacked.items())
@@ -233,15 +236,44 @@ cp "$WORK/hb.h5" "$WORK/hb_bad2.h5"
 $PY -c "
 import h5py, sys
 f = h5py.File(sys.argv[1], 'r+')
-n = f['stack/source_param_names'][0]
+n = f['source_head_names'][0]
 n = n.decode() if isinstance(n, bytes) else n
-v = f['stack/source_params/' + n][()]
-del f['stack/source_params/' + n]
-f['stack/source_params/' + n] = v[:-1]
+v = f['source_heads/' + n][()]
+del f['source_heads/' + n]
+f['source_heads/' + n] = v[:-1]
 print(n)" "$WORK/hb_bad2.h5" >"$WORK/tensor.txt"
 "$BUILD/gnnpredict" "$WORK/hb_bad2.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt" >/dev/null
-[ $? -eq 1 ] && grep -q "/stack/source_params/$(cat "$WORK/tensor.txt"): its size is not the model's" "$WORK/err.txt" && ok \
+[ $? -eq 1 ] && grep -q "/source_heads/$(cat "$WORK/tensor.txt"): its size is not the model's" "$WORK/err.txt" && ok \
     || { cat "$WORK/err.txt"; bad "a kept source tensor of the wrong size must be refused"; }
+# ... and per-device flags that are not 0/1 or not one per device
+for tamper in value length; do
+    cp "$WORK/hb.h5" "$WORK/hb_bad3.h5"
+    $PY -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r+')
+if sys.argv[2] == 'value':
+    f['devices/source_heads'][0] = 2
+else:
+    del f['devices/source_heads']
+    f['devices/source_heads'] = [1]" "$WORK/hb_bad3.h5" "$tamper"
+    "$BUILD/gnnpredict" "$WORK/hb_bad3.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt" >/dev/null
+    [ $? -eq 1 ] && grep -q "/devices/source_heads" "$WORK/err.txt" && ok \
+        || { cat "$WORK/err.txt"; bad "bad /devices/source_heads ($tamper) must be refused"; }
+done
+# a blend checkpoint of the ninth session's layout (/stack/source_params,
+# no flags) predicts as the current one
+cp "$WORK/hb.h5" "$WORK/hb_old.h5"
+$PY -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r+')
+f.move('source_heads', 'stack/source_params')
+f.move('source_head_names', 'stack/source_param_names')
+del f['devices/source_heads']" "$WORK/hb_old.h5"
+for dev in synth_fast synth_slow; do
+    "$BUILD/gnnpredict" "$WORK/hb.h5" "$WORK/d.h5" --device $dev --format csv -o "$WORK/hb_new_$dev.csv" -q &&
+        "$BUILD/gnnpredict" "$WORK/hb_old.h5" "$WORK/d.h5" --device $dev --format csv -o "$WORK/hb_old_$dev.csv" -q &&
+        cmp -s "$WORK/hb_new_$dev.csv" "$WORK/hb_old_$dev.csv" && ok || bad "older blend layout predicts $dev differently"
+done
 # a stack naming a device the model does not have is refused by name
 cp "$WORK/hs.h5" "$WORK/hs_bad.h5"
 $PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['stack/sources'][0] = 7" "$WORK/hs_bad.h5"
@@ -316,6 +348,16 @@ sed 's/synth_slow/synth_new/' "$WORK/devices.csv" >"$WORK/devices_new.csv"
     "$WORK/g.jsonl" >/dev/null || bad "pack a renamed device"
 "$BUILD/gnnadapt" "$WORK/rh.h5" "$WORK/d_new.h5" --device synth_new --shots 10 -o "$WORK/rh3.h5" -q \
     && ok || bad "gnnadapt with a prior to a new device"
+# moving the heads again (h3: heads adapted to synth_slow) drops synth_slow,
+# whose row was fitted with them, and keeps predicting synth_fast with the
+# source model's heads
+"$BUILD/gnnadapt" "$WORK/h3.h5" "$WORK/d_new.h5" --device synth_new --shots 10 --method heads -o "$WORK/h5.h5" \
+    >/dev/null 2>"$WORK/err.txt" && grep -q "'synth_slow' was adapted with the heads that move now" "$WORK/err.txt" \
+    && ok || { cat "$WORK/err.txt"; bad "adapting the heads twice"; }
+"$BUILD/gnnpredict" "$WORK/h5.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt" >/dev/null
+[ $? -eq 1 ] && grep -q "never saw labels" "$WORK/err.txt" && ok || { cat "$WORK/err.txt"; bad "synth_slow must be refused after its heads moved"; }
+"$BUILD/gnnpredict" "$WORK/h5.h5" "$WORK/d.h5" --device synth_fast --format csv -o "$WORK/h5_src.csv" -q \
+    && cmp -s "$WORK/h5_src.csv" "$WORK/hf.csv" && ok || bad "synth_fast after two head adaptations"
 $PY - "$WORK" <<'PY' && ok || bad "adapted prior checkpoints: rates and quality"
 import json, sys
 import h5py
