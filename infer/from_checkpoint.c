@@ -61,12 +61,53 @@ int checkpoint_prior_spec(batch_spec *bs, const checkpoint_meta *m, const double
     return 0;
 }
 
-/* Predictions of the checkpoint's model, or, with heads, of the model with
- * the kept source heads in place of its own. */
+/* The columns of p's devices that the checkpoint flags for its source
+ * heads (gnn/source_heads.h), predicted again with those heads in place of
+ * the model's own: the same model and batches (the heads do not touch the
+ * layers, so the embeddings stand), then the model's heads restored. */
+static int predict_source_heads(const checkpoint_meta *meta, model *m, batcher *b, const int64_t *ids, int64_t n,
+                                const predict_options *po, const int32_t *model_dev, predictions *p, gp_error *err)
+{
+    int32_t n_dev = p->n_dev, any = 0;
+    for (int32_t j = 0; j < n_dev && meta->dev_source_heads; j++) any |= meta->dev_source_heads[model_dev[j]];
+    if (!any || meta->heads.n == 0) return 0;
+    source_heads own;
+    memset(&own, 0, sizeof own);
+    predictions q;
+    memset(&q, 0, sizeof q);
+    predict_options qo = *po;
+    qo.want_embeddings = 0;
+    int rc = -1;
+    for (int32_t k = 0; k < meta->heads.n; k++) {
+        int i = params_find(&m->params, meta->heads.names[k]);
+        if (i >= 0 && source_heads_add(&own, meta->heads.names[k], param_value(&m->params, i),
+                                       param_count(&m->params, i), err) != 0)
+            goto out;
+    }
+    if (source_heads_apply(&meta->heads, &m->params, err) != 0) goto out;
+    int qrc = predict_run(&q, m, b, ids, n, &qo, err);
+    source_heads_apply(&own, &m->params, err); /* the same tensors, read from this model: cannot fail */
+    if (qrc != 0) goto out;
+    const int Tg = p->Tg, Tn = p->Tn;
+    for (int32_t j = 0; j < n_dev; j++) {
+        if (!meta->dev_source_heads[model_dev[j]]) continue;
+        for (int64_t i = 0; i < p->n_graphs; i++)
+            for (int t = 0; t < Tg; t++) p->graph_pred[(i * n_dev + j) * Tg + t] = q.graph_pred[(i * n_dev + j) * Tg + t];
+        for (int64_t v = 0; v < p->n_nodes; v++)
+            for (int t = 0; t < Tn; t++) p->node_pred[(v * n_dev + j) * Tn + t] = q.node_pred[(v * n_dev + j) * Tn + t];
+    }
+    rc = 0;
+out:
+    predictions_free(&q);
+    source_heads_free(&own);
+    return rc;
+}
+
+/* Predictions of the checkpoint's model, each device with the heads the
+ * checkpoint flags for it. */
 static int predict_plain(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids,
                          int64_t n, int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch,
-                         int want_emb, model *m, const predict_inspect *inspect, const source_heads *heads,
-                         predictions *p, gp_error *err)
+                         int want_emb, model *m, const predict_inspect *inspect, predictions *p, gp_error *err)
 {
     unsigned char node_pf[BATCH_MAX_TARGETS], graph_pf[BATCH_MAX_TARGETS];
     int node_t[BATCH_MAX_TARGETS], graph_t[BATCH_MAX_TARGETS];
@@ -109,10 +150,6 @@ static int predict_plain(const char *path, const checkpoint_meta *meta, const da
     if (inspect) inspect->fn(&b, inspect->ctx);
     if (model_build(m, &meta->cfg, &b.lim, err) != 0) goto out;
     if (checkpoint_read_params(path, &m->params, 0, err) != 0) goto out;
-    if (heads && source_heads_apply(heads, &m->params, err) != 0) {
-        gp_error_prefix(err, "%s", path);
-        goto out;
-    }
     if (!ids) {
         n = d->graphs.n_graphs;
         if (!(all = malloc((size_t)(n + 1) * sizeof(int64_t)))) {
@@ -124,66 +161,16 @@ static int predict_plain(const char *path, const checkpoint_meta *meta, const da
     }
     predict_options po = {batch, want_emb, LOSS_MSE_LOG, 1.0f, 1.0f};
     if (predict_run(p, m, &b, ids, n, &po, err) != 0) goto out;
+    if (predict_source_heads(meta, m, &b, ids, n, &po, model_dev, p, err) != 0) {
+        gp_error_prefix(err, "%s", path);
+        goto out;
+    }
     rc = 0;
 out:
     batcher_free(&b);
     free(all);
     free(desc);
     free(prior_rates);
-    return rc;
-}
-
-/* predict_plain, with every device predicted by the heads its embedding
- * row was fitted with (gnn/source_heads.h): the model's own, then, for the
- * devices flagged in dev_source_heads, the kept source heads, whose
- * columns replace the first run's. Embeddings and the loss are the first
- * run's (the layers, which the heads do not touch, give the embeddings). */
-static int predict_devices(const char *path, const checkpoint_meta *meta, const dataset *d, const int64_t *ids,
-                           int64_t n, int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch,
-                           int want_emb, model *m, const predict_inspect *inspect, predictions *p, gp_error *err)
-{
-    if (predict_plain(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, inspect, NULL, p, err) !=
-        0)
-        return -1;
-    if (!meta->dev_source_heads || meta->heads.n == 0) return 0;
-    int32_t *col = malloc((size_t)(n_dev + 1) * sizeof(int32_t)), *sub_model = malloc((size_t)(n_dev + 1) * sizeof(int32_t));
-    int32_t *sub_data = malloc((size_t)(n_dev + 1) * sizeof(int32_t)), ns = 0;
-    model m2;
-    predictions q;
-    memset(&m2, 0, sizeof m2);
-    memset(&q, 0, sizeof q);
-    int rc = -1;
-    if (!col || !sub_model || !sub_data) {
-        gp_errorf(err, "out of memory");
-        goto out;
-    }
-    for (int32_t j = 0; j < n_dev; j++)
-        if (meta->dev_source_heads[model_dev[j]]) {
-            col[ns] = j;
-            sub_model[ns] = model_dev[j];
-            sub_data[ns++] = data_dev[j];
-        }
-    if (ns == 0) {
-        rc = 0;
-        goto out;
-    }
-    if (predict_plain(path, meta, d, p->graph_ids, p->n_graphs, ns, sub_model, sub_data, batch, 0, &m2, NULL,
-                      &meta->heads, &q, err) != 0)
-        goto out;
-    const int Tg = p->Tg, Tn = p->Tn;
-    for (int64_t i = 0; i < p->n_graphs; i++)
-        for (int32_t k = 0; k < ns; k++)
-            for (int t = 0; t < Tg; t++) p->graph_pred[(i * n_dev + col[k]) * Tg + t] = q.graph_pred[(i * ns + k) * Tg + t];
-    for (int64_t v = 0; v < p->n_nodes; v++)
-        for (int32_t k = 0; k < ns; k++)
-            for (int t = 0; t < Tn; t++) p->node_pred[(v * n_dev + col[k]) * Tn + t] = q.node_pred[(v * ns + k) * Tn + t];
-    rc = 0;
-out:
-    predictions_free(&q);
-    model_free(&m2);
-    free(col);
-    free(sub_model);
-    free(sub_data);
     return rc;
 }
 
@@ -209,8 +196,8 @@ int checkpoint_apply_stack(const graph_stack *s, const char *src_path, const che
         goto out;
     }
     for (int32_t k = 0; k < s->n_src; k++) data_dev[k] = -1;
-    if (predict_devices(src_path, src_meta, d, p->graph_ids, p->n_graphs, s->n_src, s->src, data_dev, batch, 0, &m,
-                        NULL, &q, err) != 0)
+    if (predict_plain(src_path, src_meta, d, p->graph_ids, p->n_graphs, s->n_src, s->src, data_dev, batch, 0, &m, NULL,
+                      &q, err) != 0)
         goto out;
     for (int64_t i = 0; i < p->n_graphs; i++)
         for (int t = 0; t < Tg; t++) {
@@ -234,7 +221,7 @@ int checkpoint_predict(const char *path, const checkpoint_meta *meta, const data
                        int32_t n_dev, const int32_t *model_dev, const int32_t *data_dev, int batch, int want_emb,
                        model *m, const predict_inspect *inspect, predictions *p, gp_error *err)
 {
-    if (predict_devices(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, inspect, p, err) != 0)
+    if (predict_plain(path, meta, d, ids, n, n_dev, model_dev, data_dev, batch, want_emb, m, inspect, p, err) != 0)
         return -1;
     const graph_stack *s = meta->stack;
     if (!s) return 0;
