@@ -8,7 +8,12 @@
 #                               [ncu_occupancy.py options for RUN...]
 #
 # RUN_DIR holds latency/{graphs.jsonl,labels.csv,devices.csv}, and, when the
-# occupancy pass ran, ncu.csv and markers.csv.  Each --more-occupancy run is
+# occupancy pass ran, ncu.csv and markers.csv.  In place of RUN_DIR, an
+# already packed dataset (a .h5 file, for example the shipped
+# datasets/gpu/gpu_h100.h5) is the base: its graphs, labels and devices are
+# read back (gnndata export, scripts/dataset_tables.py) and packed again with
+# the --more-occupancy runs' labels, so a later lease extends a dataset whose
+# first run's files are gone.  Each --more-occupancy run is
 # an occupancy-only run (profile_gpu.sh with LATENCY_SECONDS 0 and OCC_SKIP)
 # on the same device: its ncu.csv and markers.csv add labels for graphs that
 # RUN_DIR's latency pass has; a graph labelled by two runs is an error.
@@ -42,7 +47,19 @@ run_dir() {
         echo "$src"
     fi
 }
-run=$(run_dir "$src" main latency/graphs.jsonl)
+base=
+if [[ $src == *.h5 ]]; then
+    [ -f "$src" ] || { gp_log "$src: no such dataset"; exit 1; }
+    base=$(basename "$src")
+    gp_build "$GP_ROOT/build"
+    run=$work/base
+    mkdir -p "$run/latency"
+    "$GP_ROOT/build/gnndata" export "$src" -o "$run/latency/graphs.jsonl"
+    /usr/bin/python3 "$GP_ROOT/scripts/dataset_tables.py" "$src" --labels "$run/latency/labels.csv" \
+        --devices "$run/latency/devices.csv"
+else
+    run=$(run_dir "$src" main latency/graphs.jsonl)
+fi
 for f in graphs.jsonl labels.csv devices.csv; do
     [ -s "$run/latency/$f" ] || { gp_log "$run/latency/$f: missing or empty"; exit 1; }
 done
@@ -53,7 +70,7 @@ if [ -s "$run/ncu.csv" ] && [ -s "$run/markers.csv" ]; then
     /usr/bin/python3 "$GP_ROOT/scripts/ncu_occupancy.py" --ncu-csv "$run/ncu.csv" --markers "$run/markers.csv" \
         --device "$device" -o "$work/occupancy.csv" ${occ_opts[@]+"${occ_opts[@]}"}
     tail -n +2 "$work/occupancy.csv" >>"$work/labels.csv"
-else
+elif [ -z "$base" ]; then
     gp_log "no ncu.csv/markers.csv in $run: packing without occupancy labels"
 fi
 i=0
@@ -72,5 +89,5 @@ for m in ${more[@]+"${more[@]}"}; do
     tail -n +2 "$work/occupancy$i.csv" >>"$work/labels.csv"
 done
 "$GP_ROOT/build/gnndata" pack -o "$dest" --labels "$work/labels.csv" --devices "$run/latency/devices.csv" \
-    --note "made by scripts/profile_gpu.sh on $device; packed by scripts/pack_gpu_dataset.sh ${occ_opts[*]+${occ_opts[*]}} (${#more[@]} more occupancy runs)" \
+    --note "made by scripts/profile_gpu.sh on $device; packed by scripts/pack_gpu_dataset.sh${base:+ from $base}${occ_opts[*]+ ${occ_opts[*]}} (${#more[@]} more occupancy runs)" \
     --no-features "$run/latency/graphs.jsonl"

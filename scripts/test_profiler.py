@@ -615,6 +615,7 @@ class CudaPipelineTest(unittest.TestCase):
                                     os.path.join(out, "devices.csv"), os.path.join(out, "graphs.jsonl")],
                                    capture_output=True, text=True)
                 self.assertEqual(p.returncode, 0, p.stderr)
+                self.check_tables_round_trip(gnndata, h5, out)
 
             # --drop-last-node leaves each graph's last node unlabelled
             rc = ncu_occupancy.main(["--ncu-csv", ncu_csv, "--markers", markers, "--device", "cpu_test",
@@ -633,6 +634,43 @@ class CudaPipelineTest(unittest.TestCase):
                 f.write("no header here\n")
             self.assertEqual(ncu_occupancy.main(["--ncu-csv", ncu_csv, "--markers", markers, "--device", "d",
                                                  "-o", occ]), 1)
+
+
+    def check_tables_round_trip(self, gnndata, h5, work):
+        """gnndata export + dataset_tables.py give back a dataset's inputs: packing them
+        again stores every array bit for bit (what pack_gpu_dataset.sh's .h5 base relies on)."""
+        import dataset_tables
+        import h5py
+        import numpy as np
+        labels, devices = os.path.join(work, "rt_labels.csv"), os.path.join(work, "rt_devices.csv")
+        graphs, again = os.path.join(work, "rt.jsonl"), os.path.join(work, "rt.h5")
+        self.assertEqual(dataset_tables.main([h5, "--labels", labels, "--devices", devices]), 0)
+        for cmd in ([gnndata, "export", h5, "-o", graphs],
+                    [gnndata, "pack", "-o", again, "--labels", labels, "--devices", devices, graphs]):
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        with h5py.File(h5, "r") as a, h5py.File(again, "r") as b:
+            names = []
+            a.visit(names.append)
+            arrays = [n for n in names if isinstance(a[n], h5py.Dataset)]
+            self.assertIn("labels/node/occupancy", arrays)
+            for n in arrays:
+                x, y = a[n][()], b[n][()]
+                same = (np.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f"
+                        else np.array_equal(x, y))
+                self.assertTrue(same, n)
+        # not a dataset: a clear error, and no table left behind
+        bad = os.path.join(work, "bad.h5")
+        with open(bad, "w") as f:
+            f.write("not hdf5")
+        out = os.path.join(work, "bad_labels.csv")
+        self.assertEqual(dataset_tables.main([bad, "--labels", out]), 1)
+        self.assertFalse(os.path.exists(out))
+        with h5py.File(bad, "w") as f:
+            f["graphs/names"] = np.array([b"g"])
+        self.assertEqual(dataset_tables.main([bad, "--labels", out]), 1)
+        self.assertFalse(os.path.exists(out))
+        self.assertEqual([f for f in os.listdir(work) if f.startswith(".tables-")], [])
 
 
 @unittest.skipUnless(HAVE_TORCH and HAVE_ONNX, "python3-torch or python3-onnx not installed")
