@@ -72,23 +72,24 @@ static void log_stats(const dataset *d, const label_target *t, const int64_t *ro
     *sigma = (float)(var > 1e-12 ? sqrt(var) : 1.0);
 }
 
-void descriptor_stats(float *mean, float *std, const double *raw, int32_t n_devices, int n_desc)
+void descriptor_stats(float *mean, float *std, const double *raw, int32_t n_devices, int n_desc,
+                      const int8_t *use)
 {
     for (int j = 0; j < n_desc; j++) {
         double m = 0, ss = 0;
         int n = 0;
         for (int32_t k = 0; k < n_devices; k++) {
             double v = raw[(size_t)k * n_desc + j];
-            if (isnan(v)) continue;
+            if (isnan(v) || (use && !use[k])) continue;
             v = log1p(fmax(v, 0.0)); /* descriptors span decades too */
             m += v;
             ss += v * v;
             n++;
         }
         m = n ? m / n : 0.0;
-        double sd = n ? sqrt(fmax(ss / n - m * m, 0.0)) : 1.0;
+        double sd = n ? sqrt(fmax(ss / n - m * m, 0.0)) : 0.0;
         mean[j] = (float)m;
-        std[j] = (float)(sd > 1e-6 ? sd : 1.0);
+        std[j] = (float)(!n ? 0.0 : sd > 1e-6 ? sd : 1.0);
     }
 }
 
@@ -97,7 +98,8 @@ void descriptor_normalise(float *out, const double *raw, int32_t n, int n_desc, 
     for (int32_t k = 0; k < n; k++)
         for (int j = 0; j < n_desc; j++) {
             double v = raw[(size_t)k * n_desc + j];
-            out[(size_t)k * n_desc + j] = isnan(v) ? 0.0f : (float)((log1p(fmax(v, 0.0)) - mean[j]) / std[j]);
+            out[(size_t)k * n_desc + j] =
+                isnan(v) || !(std[j] > 0) ? 0.0f : (float)((log1p(fmax(v, 0.0)) - mean[j]) / std[j]);
         }
 }
 

@@ -93,9 +93,14 @@ void batcher_free(batcher *b);
 void batcher_fill(batcher *b, const int64_t *ids, int64_t n, gnn_batch *out);
 
 /* Standardisation of descriptors: per column mean and std of ln(1 + x)
- * over the n_devices rows (NaN skipped; std 1 when constant). */
-void descriptor_stats(float *mean, float *std, const double *raw, int32_t n_devices, int n_desc);
-/* raw (n, n_desc) -> normalised (n, n_desc), unknown -> 0 (the mean). */
+ * over the rows k with use[k] != 0 (every row when use is NULL; NaN
+ * skipped; std 1 when constant). A column that no used row knows gets
+ * std 0: it is read as 0 for every device, so a value only some other
+ * device has cannot steer the model. */
+void descriptor_stats(float *mean, float *std, const double *raw, int32_t n_devices, int n_desc,
+                      const int8_t *use);
+/* raw (n, n_desc) -> normalised (n, n_desc); unknown -> 0 (the mean), and
+ * every value of a column with std 0 -> 0. */
 void descriptor_normalise(float *out, const double *raw, int32_t n, int n_desc, const float *mean,
                           const float *std);
 

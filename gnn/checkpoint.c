@@ -557,6 +557,12 @@ int checkpoint_read_meta(const char *path, checkpoint_meta *m, gp_error *err)
         !(m->desc_mean = load_floats(&r, "/devices/descriptor_mean", m->n_desc)) ||
         !(m->desc_std = load_floats(&r, "/devices/descriptor_std", m->n_desc)))
         goto done;
+    /* std 0 marks a column no trained device knew (read as 0 everywhere) */
+    for (int k = 0; k < m->n_desc; k++)
+        if (!(m->desc_std[k] >= 0) || !isfinite(m->desc_std[k]) || !isfinite(m->desc_mean[k])) {
+            h5r_fail(&r, "/devices/descriptor_std", "descriptor %d has a negative or non-finite scale or mean", k);
+            goto done;
+        }
     m->n_node_t = m->cfg.n_node_targets;
     m->n_graph_t = m->cfg.n_graph_targets;
     if (!(m->node_t_names = h5r_load_strings(&r, "/targets/node_names", m->n_node_t, &n)) ||

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datasets/batch.h"
 #include "gnn/layers.h"
 #include "gnn/loss.h"
 #include "gnn/model.h"
@@ -531,6 +532,39 @@ START_TEST(test_neutral_device_rows)
 }
 END_TEST
 
+/* descriptor_stats over the used rows only: an unused row's values move
+ * nothing, a constant column keeps unit scale, and a column only unused
+ * rows know gets std 0 and reads as 0 for every device. */
+START_TEST(test_descriptor_stats_use)
+{
+    const double raw[4 * 3] = {
+        1.0, 10.0, NAN,  /* used */
+        3.0, 10.0, NAN,  /* used */
+        1e6, 1e6,  5.0,  /* held out: its values must not count */
+        NAN, 10.0, NAN,  /* used, first column unknown */
+    };
+    const int8_t use[4] = {1, 1, 0, 1};
+    float mean[3], std[3], out[4 * 3];
+    descriptor_stats(mean, std, raw, 4, 3, use);
+    double l1 = log1p(1.0), l3 = log1p(3.0);
+    ck_assert_float_eq_tol(mean[0], (float)((l1 + l3) / 2), 1e-6f);
+    ck_assert_float_eq_tol(std[0], (float)((l3 - l1) / 2), 1e-6f);
+    ck_assert_float_eq_tol(mean[1], (float)log1p(10.0), 1e-6f);
+    ck_assert_float_eq(std[1], 1.0f);
+    ck_assert_float_eq(std[2], 0.0f);
+    descriptor_normalise(out, raw, 4, 3, mean, std);
+    ck_assert_float_eq_tol(out[0], -1.0f, 1e-6f);
+    ck_assert_float_eq_tol(out[3], 1.0f, 1e-6f);
+    ck_assert_float_eq(out[9], 0.0f);   /* unknown: the mean */
+    ck_assert_float_eq(out[2 * 3 + 2], 0.0f); /* a column nobody used knows */
+    ck_assert(out[2 * 3 + 0] > 5.0f);    /* the held-out row is still read, only not counted */
+    /* NULL: every row counts */
+    descriptor_stats(mean, std, raw, 4, 3, NULL);
+    ck_assert_float_eq_tol(mean[2], (float)log1p(5.0), 1e-6f);
+    ck_assert_float_eq(std[2], 1.0f);
+}
+END_TEST
+
 /* stack (gnn/stack.h): on noiseless log-linear labels the ridge fit
  * reproduces them, classes that do not vary are left out, too few shots
  * leave a target unfitted, and validation catches a bad source id. The
@@ -689,6 +723,7 @@ int main(void)
     tcase_add_test(tc, test_fused_layer_bits);
     tcase_add_test(tc, test_stack_fit);
     tcase_add_test(tc, test_neutral_device_rows);
+    tcase_add_test(tc, test_descriptor_stats_use);
     tcase_add_test(tc, test_source_heads);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

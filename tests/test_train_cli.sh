@@ -121,6 +121,48 @@ JSON
 
 # 6. Few-shot transfer: hold synth_slow out, adapt from 10 of its graphs.
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/h.h5" "${COMMON[@]}" --holdout-device synth_slow && ok || bad "train with holdout"
+# The held-out device's descriptors shape nothing: with other values there
+# the trained model is the same, and a descriptor only it knows is marked
+# unused (std 0).
+$PY - "$WORK" <<'PY' && ok || bad "held-out descriptors copies"
+import shutil, sys
+import h5py, numpy as np
+w = sys.argv[1]
+for out in ("dx", "dy"):
+    shutil.copy(f"{w}/d.h5", f"{w}/{out}.h5")
+    with h5py.File(f"{w}/{out}.h5", "r+") as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["devices/names"][()]]
+        d = f["devices/descriptors"][()]
+        slow = names.index("synth_slow")
+        if out == "dx":
+            d[slow] *= 7.0
+            f["devices/descriptors"][...] = d
+            continue
+        col = np.full((d.shape[0], 1), np.nan)
+        col[slow] = 1e6
+        dn = list(f["devices/descriptor_names"][()]) + [b"only_held_out"]
+        del f["devices/descriptors"], f["devices/descriptor_names"]
+        f["devices/descriptors"] = np.hstack([d, col])
+        f.create_dataset("devices/descriptor_names", data=dn, dtype=h5py.string_dtype())
+PY
+for v in dx dy; do
+    "$BUILD/gnntrain" "$WORK/$v.h5" -o "$WORK/h$v.h5" "${COMMON[@]}" --holdout-device synth_slow && ok ||
+        bad "train with other held-out descriptors ($v)"
+done
+"$BUILD/gnnpredict" "$WORK/h.h5" "$WORK/d.h5" --device synth_fast --format csv -q -o "$WORK/hx_a.csv" &&
+    "$BUILD/gnnpredict" "$WORK/hdx.h5" "$WORK/dx.h5" --device synth_fast --format csv -q -o "$WORK/hx_b.csv" &&
+    cmp -s "$WORK/hx_a.csv" "$WORK/hx_b.csv" && ok || bad "a held-out device's descriptors changed the trained device's predictions"
+$PY - "$WORK" <<'PY' && ok || bad "descriptor normalisation of the held-out runs"
+import sys
+import h5py, numpy as np
+w = sys.argv[1]
+with h5py.File(f"{w}/h.h5", "r") as a, h5py.File(f"{w}/hdx.h5", "r") as b, h5py.File(f"{w}/hdy.h5", "r") as c:
+    for k in ("mean", "std"):
+        p = "/devices/descriptor_" + k
+        assert np.array_equal(a[p][()], b[p][()]), (k, a[p][()], b[p][()])
+        assert np.array_equal(a[p][()], c[p][()][:2]), (k, a[p][()], c[p][()])
+    assert c["/devices/descriptor_std"][2] == 0, "a column no trained device knows must be marked unused"
+PY
 "$BUILD/gnnpredict" "$WORK/h.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "never saw labels" "$WORK/err.txt" && ok || bad "held-out device must be refused before adapting"
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shots 10 -o "$WORK/h2.h5" --metrics "$WORK/h2.json" -q \

@@ -394,8 +394,11 @@ static int setup(run *r, gp_error *err)
             r->epoch_list[r->n_epoch_list++] = r->sp.ids[PART_TRAIN][k];
     free(repeats);
 
-    /* Descriptors, normalised over every device of the data (they are
-     * inputs, known for held-out devices too). */
+    /* Descriptors, normalised over the trained devices only: a held-out
+     * device is then read exactly as one added to the checkpoint later
+     * (gnnadapt), and its values shape nothing it is scored on. --init
+     * keeps its checkpoint's normalisation, which its weights were fitted
+     * to, whatever subset this run trains. */
     int K = o->use_descriptors ? d->n_descriptors : 0;
     if (r->have_init && check_init(r, K, err) != 0) return -1;
     r->desc_mean = calloc((size_t)K + 1, sizeof(float));
@@ -406,7 +409,12 @@ static int setup(run *r, gp_error *err)
     if (!r->desc_mean || !r->desc_std || !r->desc_all || !r->desc_train || !r->desc_eval)
         return gp_errorf(err, "out of memory");
     if (K) {
-        descriptor_stats(r->desc_mean, r->desc_std, d->descriptors, d->n_devices, K);
+        if (r->have_init) {
+            memcpy(r->desc_mean, r->init.desc_mean, (size_t)K * sizeof(float));
+            memcpy(r->desc_std, r->init.desc_std, (size_t)K * sizeof(float));
+        } else {
+            descriptor_stats(r->desc_mean, r->desc_std, d->descriptors, d->n_devices, K, r->dev_trained);
+        }
         descriptor_normalise(r->desc_all, d->descriptors, d->n_devices, K, r->desc_mean, r->desc_std);
         for (int32_t j = 0; j < r->n_train_dev; j++)
             memcpy(r->desc_train + j * K, r->desc_all + r->train_dev[j] * K, (size_t)K * sizeof(float));
