@@ -163,6 +163,14 @@ with h5py.File(f"{w}/h.h5", "r") as a, h5py.File(f"{w}/hdx.h5", "r") as b, h5py.
         assert np.array_equal(a[p][()], c[p][()][:2]), (k, a[p][()], c[p][()])
     assert c["/devices/descriptor_std"][2] == 0, "a column no trained device knows must be marked unused"
 PY
+for tamper in -1 nan; do
+    cp "$WORK/h.h5" "$WORK/hstd.h5"
+    $PY -c "import sys, h5py; f = h5py.File(sys.argv[1], 'r+'); f['devices/descriptor_std'][0] = float(sys.argv[2])" \
+        "$WORK/hstd.h5" "$tamper"
+    "$BUILD/gnnpredict" "$WORK/hstd.h5" "$WORK/one.json" --device synth_fast -q >/dev/null 2>"$WORK/err.txt"
+    [ $? -eq 1 ] && grep -q "/devices/descriptor_std.*negative or non-finite" "$WORK/err.txt" && ok ||
+        bad "descriptor std $tamper must be refused ($(cat "$WORK/err.txt"))"
+done
 "$BUILD/gnnpredict" "$WORK/h.h5" "$WORK/one.json" --device synth_slow -q 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "never saw labels" "$WORK/err.txt" && ok || bad "held-out device must be refused before adapting"
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shots 10 -o "$WORK/h2.h5" --metrics "$WORK/h2.json" -q \
