@@ -11,21 +11,21 @@ label is at least --min-ms).
 usage: bench/compare_labels.py DATASET.h5 LABELS.csv[.gz] [--device D] [--min-ms 0.05]
 
 LABELS is a label table (docs/label-table.md), for example a profiler run's
-latency/labels.csv; rows of graphs or nodes the dataset lacks are counted
-and skipped.
+latency/labels.csv; rows without a measured label in the dataset (graph,
+node or target absent there, or not measured) are counted and skipped.
+The dataset is read by scripts/dataset_tables.py.
 """
 import argparse
 import csv
 import gzip
 import io
+import os
 import sys
 
-import h5py
 import numpy as np
 
-
-def _strings(ds):
-    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in ds[()]]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+import dataset_tables  # noqa: E402  (the one reader of a dataset's labels)
 
 
 def read_rows(path):
@@ -52,46 +52,31 @@ def main(argv=None):
     ap.add_argument("--min-ms", type=float, default=0.05,
                     help="node rows also summarised over dataset labels >= this (default 0.05 ms)")
     a = ap.parse_args(argv)
-    with h5py.File(a.dataset, "r") as f:
-        graphs = _strings(f["graphs/names"])
-        offsets = f["graphs/node_offsets"][()]
-        nodes = _strings(f["nodes/names"])
-        devices = _strings(f["devices/names"])
-        if a.device is None and len(devices) != 1:
-            ap.error("the dataset has %d devices: name one with --device" % len(devices))
-        dev = a.device or devices[0]
-        if dev not in devices:
-            ap.error("device %r not in %s (%s)" % (dev, a.dataset, ", ".join(devices)))
-        d = devices.index(dev)
-        labels = {}
-        for level in ("node", "graph"):
-            for t in f.get("labels/" + level, {}):
-                labels[(level, t)] = f["labels/%s/%s" % (level, t)][:, d]
-    gi = {g: i for i, g in enumerate(graphs)}
-    node_index = {}
+    try:
+        rows, _, dev_rows = dataset_tables.read_tables(a.dataset)
+    except dataset_tables.TableError as e:
+        ap.exit(1, "compare_labels: %s\n" % e)
+    devices = [r[0] for r in dev_rows]
+    if a.device is None and len(devices) != 1:
+        ap.error("the dataset has %d devices: name one with --device" % len(devices))
+    dev = a.device or devices[0]
+    if dev not in devices:
+        ap.error("device %r not in %s (%s)" % (dev, a.dataset, ", ".join(devices)))
+    # measured labels of the dataset, by (level, target, graph, node)
+    ref = {("node" if n else "graph", t, g, n): float(v) for g, n, d, t, v, _ in rows if d == dev}
     pairs, missing = {}, 0
     for r in read_rows(a.labels):
         if r["device"] != dev:
             continue
         level = "node" if r["node"] else "graph"
-        ref = labels.get((level, r["target"]))
-        g = gi.get(r["graph"])
-        if ref is None or g is None:
+        v = ref.get((level, r["target"], r["graph"], r["node"]))
+        if v is None:
             missing += 1
             continue
-        if level == "node":
-            if g not in node_index:
-                node_index[g] = {nodes[j]: j for j in range(offsets[g], offsets[g + 1])}
-            row = node_index[g].get(r["node"])
-            if row is None:
-                missing += 1
-                continue
-        else:
-            row = g
-        v, w = float(ref[row]), float(r["value"])
-        if np.isfinite(v) and v > 0 and w > 0:
+        w = float(r["value"])
+        if v > 0 and w > 0:
             pairs.setdefault((level, r["target"]), []).append((v, w))
-    print("%s vs %s, device %s (%d rows without a match skipped)" % (a.labels, a.dataset, dev, missing))
+    print("%s vs %s, device %s (%d rows without a measured dataset label skipped)" % (a.labels, a.dataset, dev, missing))
     print("%-6s %-14s %-10s %7s %7s %7s %7s %8s %8s" % ("level", "target", "subset", "n", "median",
                                                       "p10", "p90", "|ln| avg", "in +-10%"))
     for (level, t), p in sorted(pairs.items()):

@@ -3,8 +3,9 @@
 
 stacked_ln(checkpoint, dataset, source_csv) -> {graph name: ln of the stack's
 prediction of graph target 0}, with source_csv holding gnnpredict's CSV of
-the stack's single source device; graph_metrics and graph_predictions read
-gnnadapt's metrics JSON and gnnpredict's CSV at the graph level."""
+the stack's single source device; graph_metrics (check_adapted: printed and
+checked) and graph_predictions read gnnadapt's metrics JSON and
+gnnpredict's CSV at the graph level."""
 import csv
 import json
 import math
@@ -20,6 +21,14 @@ def _s(v):
 def graph_metrics(path):
     """The first graph-level row of a --metrics JSON file."""
     return [r for r in json.load(open(path)) if r["level"] == "graph"][0]
+
+
+def check_adapted(path, method, n):
+    """graph_metrics of an adaptation's --metrics file, printed; n graphs scored, rho > 0.8."""
+    g = graph_metrics(path)
+    print(f"adapted ({method}) synth_slow from 20 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}% on {g['n']} graphs")
+    assert g["n"] == n and g["spearman"] > 0.8, g
+    return g
 
 
 def graph_predictions(path):

@@ -208,10 +208,8 @@ import math, sys
 import h5py
 w = sys.argv[1]
 sys.path.insert(0, sys.argv[2])
-from stack_recompute import graph_metrics, graph_predictions, stacked_ln
-g = graph_metrics(f"{w}/hs.json")
-print(f"adapted (stack) synth_slow from 20 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}% on {g['n']} graphs")
-assert g["n"] == 220 and g["spearman"] > 0.8, g
+from stack_recompute import check_adapted, graph_predictions, stacked_ln
+check_adapted(f"{w}/hs.json", "stack", 220)
 f = h5py.File(f"{w}/hs.h5")
 st = f["stack"]
 assert st.attrs["device"] == "synth_slow"
@@ -260,10 +258,8 @@ import math, sys
 import h5py
 w = sys.argv[1]
 sys.path.insert(0, sys.argv[2])
-from stack_recompute import graph_metrics, graph_predictions, stacked_ln
-g = graph_metrics(f"{w}/hb.json")
-print(f"adapted (blend) synth_slow from 20 shots: rho {g['spearman']:.3f}, MAPE {g['mape']:.1f}% on {g['n']} graphs")
-assert g["n"] == 220 and g["spearman"] > 0.8, g
+from stack_recompute import check_adapted, graph_predictions, stacked_ln
+check_adapted(f"{w}/hb.json", "blend", 220)
 share = h5py.File(f"{w}/hb.h5")["stack/model_share"][()][0]
 assert 0 <= share <= 1, share
 stacked = stacked_ln(f"{w}/hb.h5", f"{w}/d.h5", f"{w}/hf.csv")
