@@ -290,7 +290,7 @@ static int read_prior(h5r *r, checkpoint_meta *m)
         h5r_attr_string(r, g, "/prior", "floor_ms", 1, &floor_ms) != 1)
         goto done;
     if ((m->prior.kind = prior_kind_from_name(kind)) <= PRIOR_NONE) {
-        h5r_fail(r, "/prior", "kind '%s' is not a prior this build knows (roofline)", kind);
+        h5r_fail(r, "/prior", "kind '%s' is not a prior this build knows (roofline, roofline_sum)", kind);
         goto done;
     }
     if (!peak[0] || !bw[0] || strlen(peak) >= PRIOR_NAME_MAX || strlen(bw) >= PRIOR_NAME_MAX) {

@@ -11,12 +11,23 @@
  *
  * roofline, per node:
  *   prior_ms = max(flops / peak, bytes / bandwidth) + floor_ms
+ * roofline_sum, per node:
+ *   prior_ms = flops / peak + bytes / bandwidth + floor_ms
  * with flops and bytes from graph/cost.h (bytes = activations in and out
  * plus parameters) and peak (GFLOP/s) and bandwidth (GB/s) read from two
  * named device descriptors. The floor is a per-op fixed cost (dispatch,
  * launch) and keeps ops with no work (views, markers) finite. A graph's
  * prior is the sum of its nodes'. Targets in other units (ratios) are
- * learnt as before. */
+ * learnt as before.
+ *
+ * The sum assumes no overlap of compute and memory traffic. Neither law is
+ * exact; what matters is which one's errors the network can learn from the
+ * trained devices and carry to others. The max puts a kernel near the
+ * ridge point on one side or the other and makes its prior depend on one
+ * rate only, so a device whose peak and bandwidth moved apart (a new GPU)
+ * shifts such kernels by the one rate the max picked; the sum moves every
+ * kernel by both rates in proportion to its two times, and on NeuSight's
+ * held-out GPUs it predicted better (README, NeuSight). */
 #ifndef GP_PRIOR_H
 #define GP_PRIOR_H
 
@@ -26,7 +37,7 @@
 #include "../graph/cost.h"
 #include "../graph/graph.h"
 
-typedef enum prior_kind { PRIOR_NONE = 0, PRIOR_ROOFLINE, PRIOR_KIND_COUNT } prior_kind;
+typedef enum prior_kind { PRIOR_NONE = 0, PRIOR_ROOFLINE, PRIOR_ROOFLINE_SUM, PRIOR_KIND_COUNT } prior_kind;
 
 #define PRIOR_NAME_MAX 64
 

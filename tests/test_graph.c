@@ -269,6 +269,17 @@ START_TEST(test_roofline_prior)
     for (int64_t v = s.node_off[0]; v < s.node_off[1]; v++) sum += exp(prior_node_log(&p, &s, v, rates));
     ck_assert_double_eq_tol(prior_graph_log(&p, &s, 0, rates), log(sum), 1e-12);
 
+    /* roofline_sum adds the two times instead of taking the larger */
+    p.kind = PRIOR_ROOFLINE_SUM;
+    ck_assert_int_eq(cost_prior_validate(&p, &err), 0);
+    ck_assert(prior_applies(&p, "ms"));
+    graph_node_cost(&s, 1, &c);
+    ck_assert(node_cost_bytes(&c) > 0);
+    ck_assert_double_eq_tol(prior_node_log(&p, &s, 1, rates),
+                            log(c.flops / 100e6 + node_cost_bytes(&c) / 10e6 + p.floor_ms), 1e-12);
+    ck_assert_double_eq_tol(prior_node_log(&p, &s, 0, rates), log(p.floor_ms), 1e-12);
+    p.kind = PRIOR_ROOFLINE;
+
     /* a missing or non-positive descriptor is named */
     row[2] = -1.0;
     prior_device_rates(&p, names, 3, row, rates);
@@ -283,6 +294,8 @@ START_TEST(test_roofline_prior)
     p.floor_ms = 0.0;
     ck_assert_int_eq(cost_prior_validate(&p, &err), -1);
     ck_assert_int_eq(prior_kind_from_name("roofline"), PRIOR_ROOFLINE);
+    ck_assert_int_eq(prior_kind_from_name("roofline_sum"), PRIOR_ROOFLINE_SUM);
+    ck_assert_str_eq(prior_kind_name(PRIOR_ROOFLINE_SUM), "roofline_sum");
     ck_assert_int_eq(prior_kind_from_name("bogus"), -1);
     graph_set_free(&s);
 }

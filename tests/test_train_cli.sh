@@ -374,6 +374,23 @@ with h5py.File(f"{w}/r.h5") as f:
     assert f["prior/rates"].shape == (2, 2)
     assert abs(f["prior/rates"][0, 0] - 200e6) < 1, f["prior/rates"][:]
 PY
+# roofline_sum: stored by name, and gnnpredict applies the same law (its
+# predictions match training's; under the other law they would not)
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/rs.h5" "${COMMON[@]}" --prior roofline_sum \
+    --predictions "$WORK/rs_pred.csv" -q && ok || bad "gnntrain --prior roofline_sum"
+"$BUILD/gnnpredict" "$WORK/rs.h5" "$WORK/d.h5" --format csv -o "$WORK/rs_all.csv" -q && ok || bad "gnnpredict roofline_sum"
+$PY - "$WORK" <<'PY' && ok || bad "roofline_sum: checkpoint kind or gnnpredict agreement"
+import csv, sys
+import h5py
+w = sys.argv[1]
+key = lambda r: (r["graph"], r["node"], r["device"], r["target"])
+train = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/rs_pred.csv"))}
+pred = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/rs_all.csv"))}
+worst = max(abs(pred[k] - v) / abs(v) for k, v in train.items())
+assert train and worst < 1e-6, worst
+with h5py.File(f"{w}/rs.h5") as f:
+    assert f["prior"].attrs["kind"] in (b"roofline_sum", "roofline_sum"), f["prior"].attrs["kind"]
+PY
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" "${COMMON[@]}" --prior roofline --prior-peak nope 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "'nope'" "$WORK/err.txt" && grep -q synth_ "$WORK/err.txt" && ok || bad "prior without its descriptor"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --prior bogus -q 2>/dev/null; [ $? -eq 2 ] && ok || bad "--prior bogus must be a usage error"

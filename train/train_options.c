@@ -36,8 +36,9 @@ static const char USAGE[] =
     "                          the graph head runs on every node and a graph's latency is the\n"
     "                          sum of its nodes' (weighted by their prior shares with --prior)\n"
     "  --no-residual, --no-norm, --no-descriptors\n"
-    "  --prior KIND            none or roofline (default none): learn latency targets (unit ms)\n"
-    "                          relative to max(FLOPs / peak, bytes / bandwidth) + floor per node\n"
+    "  --prior KIND            none, roofline or roofline_sum (default none): learn latency\n"
+    "                          targets (unit ms) relative to max(FLOPs / peak, bytes / bandwidth)\n"
+    "                          + floor per node (roofline_sum: their sum + floor)\n"
     "                          (a graph: the sum over its nodes); see gnn/prior.h\n"
     "  --prior-peak NAME       descriptor with peak GFLOP/s (default peak_gflops)\n"
     "  --prior-bw NAME         descriptor with memory bandwidth in GB/s (default mem_bw_gbs)\n"
@@ -202,7 +203,7 @@ int train_options_parse(train_options *o, int argc, char **argv)
         if (!strcmp(a, "--no-descriptors")) { o->use_descriptors = 0; continue; }
         if (!strcmp(a, "--prior")) {
             NEED_VALUE;
-            if ((o->prior.kind = prior_kind_from_name(v)) < 0) return bad("--prior: '%s' is not none or roofline", v);
+            if ((o->prior.kind = prior_kind_from_name(v)) < 0) return bad("--prior: '%s' is not none, roofline or roofline_sum", v);
             continue;
         }
         if (!strcmp(a, "--prior-peak") || !strcmp(a, "--prior-bw")) {
@@ -256,7 +257,7 @@ int train_options_parse(train_options *o, int argc, char **argv)
     if (o->no_node_targets && o->n_node_targets) return bad("%s", "--no-node-targets contradicts --node-target");
     if (o->no_graph_targets && o->n_graph_targets) return bad("%s", "--no-graph-targets contradicts --graph-target");
     if (o->prior.kind == PRIOR_NONE && prior_set)
-        return bad("%s", "--prior-peak, --prior-bw and --prior-floor-ms need --prior roofline");
+        return bad("%s", "--prior-peak, --prior-bw and --prior-floor-ms need --prior roofline or roofline_sum");
     if (o->split_file && (o->train_range || o->val_range || o->test_range))
         return bad("%s", "--split-file and --*-range are alternatives; give one");
     o->model.seed = o->seed;
