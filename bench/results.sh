@@ -16,7 +16,9 @@
 #   eval_indevice_nb201.py  720-graph in-device accuracy, 27 settings,
 #                        with ridge and XGBoost baselines         (~18)
 #   eval_fbnet_blocks.py FBNet blocks of unseen configurations
-#   eval_neusight.py     NeuSight kernels on unseen GPUs
+#   eval_neusight.py     NeuSight kernels on unseen GPUs          (~4)
+#   neusight_leave_one_out.sh  each training GPU left out in turn, both
+#                        roofline priors                          (~10)
 # --quick runs each protocol with fewer draws/epochs (a smoke run: its
 # numbers are not the README's).
 # The public-data steps need ../shared/data (or $GNNPERF_SHARED/data); they
@@ -63,6 +65,8 @@ if [ -d "$SHARED/data" ]; then
         step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks" --epochs 5 \
             --block-ensemble 1 --block-epochs 5
         step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --epochs 5
+        step neusight_loo "$GP_ROOT/bench/neusight_leave_one_out.sh" "$OUT/neusight" "$OUT/neusight_loo_quick" \
+            "roofline roofline_sum" 1 5
     else
         step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201" --anchor 0.1
         step help_fbnet "$GP_ROOT/bench/eval_help_fbnet.py" --work "$OUT/help_fbnet"
@@ -70,6 +74,7 @@ if [ -d "$SHARED/data" ]; then
             --patience 30 --refit --finetune 30
         step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks"
         step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --ensemble 10
+        step neusight_loo "$GP_ROOT/bench/neusight_leave_one_out.sh" "$OUT/neusight" "$OUT/neusight_loo"
     fi
 else
     gp_log "no $SHARED/data: the public-data protocols are skipped"

@@ -71,7 +71,8 @@ int prior_check_rates(const cost_prior *p, const double rates[2], const char *de
 double prior_cost_ms(const cost_prior *p, const node_cost *c, const double rates[2])
 {
     double compute = c->flops / rates[0], memory = node_cost_bytes(c) / rates[1];
-    double ms = (p->kind == PRIOR_ROOFLINE_SUM ? compute + memory : compute > memory ? compute : memory) + p->floor_ms;
+    double ms = p->kind == PRIOR_ROOFLINE_SUM ? compute + memory : (compute > memory ? compute : memory);
+    ms += p->floor_ms;
     return isfinite(ms) ? (ms < 1e12 ? ms : 1e12) : 1e12; /* a day in ms bounds any real op */
 }
 

@@ -26,8 +26,9 @@
  * ridge point on one side or the other and makes its prior depend on one
  * rate only, so a device whose peak and bandwidth moved apart (a new GPU)
  * shifts such kernels by the one rate the max picked; the sum moves every
- * kernel by both rates in proportion to its two times, and on NeuSight's
- * held-out GPUs it predicted better (README, NeuSight). */
+ * kernel by both rates in proportion to its two times. On NeuSight's three
+ * held-out GPUs it predicted better, on the training GPUs left out one at a
+ * time no better overall (README, NeuSight): choose per dataset. */
 #ifndef GP_PRIOR_H
 #define GP_PRIOR_H
 
