@@ -10,6 +10,11 @@ uses the same builders, tracer and graph converter), in two passes:
             runs (spin kernel + events around each node, see
             torchprof/cudatiming.py), plus a roofline utilization label.
             Writes graphs.jsonl, labels.csv, devices.csv, runlog.jsonl.
+            Every --ref-every graphs (and before the first and after the
+            last) it re-times a reference model (resnet18, batch 1, whole
+            runs) and logs how far it drifted from its fastest measurement
+            so far; runlog.jsonl keeps every measurement ("reference"
+            records) and each graph's last reference before it (ref_ms).
   markers   run each network once with a marker kernel before every node and
             log the markers (graph, node) in launch order.  Meant to run
             under Nsight Compute; scripts/ncu_occupancy.py then turns the
@@ -108,6 +113,7 @@ class Session:
         torch.backends.cudnn.benchmark = False     # deterministic kernel choice: both passes see the same kernels
         self.be = cudatiming.Backend(dev)
         self.args = args
+        self.ref_run = None          # the reference model's plain run and input, built on first use
 
     def build(self, spec):
         model, x = self.families.build(spec)
@@ -123,6 +129,18 @@ class Session:
         m["cudnn_tf32"] = bool(self.torch.backends.cudnn.allow_tf32)
         m["matmul_tf32"] = bool(self.torch.backends.cuda.matmul.allow_tf32)
         return m
+
+    def measure_ref(self):
+        """Whole-run latency of the reference model (profile_torch.REF_SPEC),
+        timed as every graph's whole runs are."""
+        spec = self.pt.REF_SPEC
+        if self.ref_run is None:
+            model, x = self.families.build(spec)
+            model, x = model.to(self.be.device), x.to(self.be.device)
+            gm, _, _ = self.tograph.trace(model, x)
+            self.ref_run = (self.ct.NodeTimer(gm).plain, x)
+        med, p10, p90 = self.ct.time_whole(self.ref_run[0], self.ref_run[1], self.be, repeats=self.args.ref_repeats)
+        return {"graph": spec["name"], "ms": med, "p10_ms": p10, "p90_ms": p90, "t": time.time()}
 
     def release(self):
         import gc
@@ -151,6 +169,22 @@ def run_latency(args):
     lw.writerow(LABEL_COLS)
     rf.write(json.dumps(dict(type="device", device=short, torch=torch.__version__, **info)) + "\n")
     specs_list = spec_list(args)
+    refs = []                       # (after how many graphs, ms) of each reference measurement
+
+    def reference(after):
+        r = s.measure_ref()
+        fastest = min([ms for _, ms in refs] + [r["ms"]])
+        refs.append((after, r["ms"]))
+        r.update(type="reference", after=after, drift=r["ms"] / fastest - 1.0)
+        rf.write(json.dumps(r) + "\n")
+        rf.flush()
+        if abs(r["drift"]) > s.pt.DRIFT_LIMIT:
+            log("NOISE: reference %s measured %.3f ms after %d graphs, %+.1f%% from its fastest so far (%.3f ms): "
+                "the graphs around it were timed on a slower device or host" % (r["graph"], r["ms"], after,
+                                                                               100 * r["drift"], fastest))
+        return r
+
+    last_ref = reference(0) if args.ref_every > 0 else None
     t0 = time.time()
     done = 0
     for k, spec in enumerate(specs_list):
@@ -158,6 +192,8 @@ def run_latency(args):
         if args.limit_seconds and el > args.limit_seconds:
             log("time limit: stopping after %d of %d graphs" % (done, len(specs_list)))
             break
+        if args.ref_every > 0 and done > 0 and done % args.ref_every == 0 and last_ref["after"] != done:
+            last_ref = reference(done)
         try:
             res = profile_one(s, spec, info, short)
         except Exception as e:  # noqa: BLE001 -- reported, the run goes on
@@ -171,6 +207,8 @@ def run_latency(args):
         gf.write(json.dumps(doc, separators=(",", ":")) + "\n")
         for node, target, value, unit in labels:
             lw.writerow((spec["name"], node, short, target, fmt(value), unit))
+        if last_ref is not None:
+            stats["ref_ms"] = last_ref["ms"]
         rf.write(json.dumps(dict(type="result", graph=spec["name"], device=short, **stats)) + "\n")
         gf.flush()
         lf.flush()
@@ -184,6 +222,16 @@ def run_latency(args):
                 % (k + 1, len(specs_list), el, spec["name"], stats["whole_ms"], stats["node_sum_ms"],
                    rate * left, " (limit %.0f s)" % args.limit_seconds if args.limit_seconds else ""))
         s.release()
+    if args.ref_every > 0 and done > 0 and last_ref["after"] != done:
+        reference(done)
+    if refs:
+        # Against the run's fastest: a slow start is only seen once a faster measurement follows.
+        ms = [m for _, m in refs]
+        slow = [a for a, m in refs if m / min(ms) - 1.0 > s.pt.DRIFT_LIMIT]
+        log("reference %s: %d measurements, %.3f / %.3f / %.3f ms (min / median / max); %d more than %.0f%% "
+            "slower than the fastest%s" % (s.pt.REF_SPEC["name"], len(ms), min(ms), float(s.np.median(ms)), max(ms),
+                                          len(slow), 100 * s.pt.DRIFT_LIMIT,
+                                          " (after graphs %s)" % ", ".join(map(str, slow)) if slow else ""))
     gf.close()
     lf.close()
     rf.close()
@@ -303,6 +351,10 @@ def main(argv=None):
     ap.add_argument("--node-repeats", type=int, default=10, help="node-timed runs per graph")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs first")
     ap.add_argument("--limit-seconds", type=float, default=0, help="stop starting graphs after this long")
+    ap.add_argument("--ref-every", type=int, default=20,
+                    help="latency pass: re-time the reference model (resnet18_b1) every N graphs, before the "
+                         "first and after the last (0: never)")
+    ap.add_argument("--ref-repeats", type=int, default=30, help="timed whole runs per reference measurement")
     ap.add_argument("--skip-graphs", type=int, default=0,
                     help="markers pass: start after the first N graphs of the list (extends an earlier "
                          "occupancy pass that stopped there; its labels and this pass's are disjoint)")
@@ -312,8 +364,9 @@ def main(argv=None):
     ap.add_argument("--cpu-test", action="store_true",
                     help="run the pipeline on the CPU with host timestamps (tests; labels meaningless)")
     args = ap.parse_args(argv)
-    if args.count < 0 or args.repeats < 1 or args.node_repeats < 1 or args.skip_graphs < 0:
-        ap.error("--count and --skip-graphs must be >= 0, --repeats and --node-repeats >= 1")
+    if args.count < 0 or args.repeats < 1 or args.node_repeats < 1 or args.skip_graphs < 0 or args.ref_every < 0 \
+            or args.ref_repeats < 1:
+        ap.error("--count, --skip-graphs and --ref-every must be >= 0, --repeats, --node-repeats and --ref-repeats >= 1")
     if args.skip_graphs and args.pass_ != "markers":
         ap.error("--skip-graphs belongs to the markers pass")
     import warnings

@@ -521,9 +521,27 @@ class CudaPipelineTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as out:
             common = ["--cpu-test", "--models", "nb201,rcnn", "--count", "1", "--batch", "1,2"]
             p = subprocess.run([sys.executable, os.path.join(HERE, "profile_cuda.py"), "latency"] + common +
-                               ["--repeats", "2", "--node-repeats", "2", "--min-seconds", "0", "--out-dir", out],
+                               ["--repeats", "2", "--node-repeats", "2", "--min-seconds", "0", "--out-dir", out,
+                                "--ref-every", "2", "--ref-repeats", "2"],
                                capture_output=True, text=True, timeout=240)
             self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+            # the reference: before the first graph, after every second, after the last; each
+            # result names the reference measured last before it
+            log = [json.loads(line) for line in open(os.path.join(out, "runlog.jsonl"))]
+            refs = [r for r in log if r["type"] == "reference"]
+            self.assertEqual([r["after"] for r in refs], [0, 2, 4])
+            self.assertTrue(all(r["graph"] == "resnet18_b1" and r["ms"] > 0 and r["drift"] >= 0 for r in refs))
+            last = None
+            for r in log:
+                if r["type"] == "reference":
+                    last = r["ms"]
+                elif r["type"] == "result":
+                    self.assertEqual(r["ref_ms"], last)
+            self.assertIn("reference resnet18_b1: 3 measurements", p.stderr)
+            p2 = subprocess.run([sys.executable, os.path.join(HERE, "profile_cuda.py"), "latency"] + common +
+                                ["--ref-every", "-1", "--out-dir", out], capture_output=True, text=True)
+            self.assertEqual(p2.returncode, 2)
+            self.assertIn("--ref-every", p2.stderr)
             graphs = list(gpgraph.read_jsonl(os.path.join(out, "graphs.jsonl")))
             self.assertEqual(sorted(g["name"] for g in graphs),
                              ["nb201_0_b1", "nb201_0_b2", "rcnn_1_2_b1", "rcnn_1_2_b2"])

@@ -15,6 +15,10 @@ host-side call time measured in a warm-up run (3x, at least SPIN_MIN_US);
 nodes whose host call outlasted their spin are counted (spin_short) so a
 reader sees whether a launch gap leaked into a label.
 
+Reference: time_whole() times any model's whole runs the same way; the
+latency pass re-measures a fixed reference model with it every few graphs,
+so that a host or GPU whose speed drifts during a run is seen.
+
 Occupancy: marker_run() executes the model once with a tiny spin kernel
 before each node; under Nsight Compute every kernel between two markers
 belongs to the node of the first (scripts/ncu_occupancy.py).
@@ -217,6 +221,25 @@ def profile_graph(gm, x, be, repeats=30, node_repeats=10, warmup=3, min_seconds=
     p.repeats = len(whole)
     p.node_repeats = node_repeats
     return p, timer
+
+
+def time_whole(run, x, be, repeats=30, warmup=3):
+    """Median, p10 and p90 (ms) of whole runs of run(x) (a NodeTimer's plain
+    run), each between a synchronize and its end event, as profile_graph
+    times a graph's whole runs."""
+    e0, e1 = be.event(), be.event()
+    d = []
+    with torch.no_grad():
+        for _ in range(max(0, warmup)):
+            run(x)
+        for _ in range(max(1, repeats)):
+            be.sync()
+            e0.record()
+            run(x)
+            e1.record()
+            e1.synchronize()
+            d.append(e0.elapsed_time(e1))
+    return float(np.median(d)), float(np.percentile(d, 10)), float(np.percentile(d, 90))
 
 
 def marker_run(gm, x, be, on_marker):
