@@ -163,6 +163,27 @@ class CudaProfile:
         self.node_repeats = 0
 
 
+def whole_runs(run, x, be, repeats, min_seconds=0.0, max_repeats=None):
+    """Times of whole runs of run(x) in ms, each between a synchronize and its
+    end event: at least repeats of them, more until min_seconds have passed,
+    at most max_repeats (default repeats). The caller warms up and disables
+    autograd."""
+    max_repeats = max_repeats or repeats
+    e0, e1 = be.event(), be.event()
+    whole = []
+    t_start = time.perf_counter()
+    while True:
+        be.sync()
+        e0.record()
+        run(x)
+        e1.record()
+        e1.synchronize()
+        whole.append(e0.elapsed_time(e1))
+        k = len(whole)
+        if k >= max_repeats or (k >= repeats and time.perf_counter() - t_start >= min_seconds):
+            return whole
+
+
 def profile_graph(gm, x, be, repeats=30, node_repeats=10, warmup=3, min_seconds=0.2, max_repeats=200):
     timer = NodeTimer(gm)
     n = len(timer.steps)
@@ -187,20 +208,7 @@ def profile_graph(gm, x, be, repeats=30, node_repeats=10, warmup=3, min_seconds=
             post=lambda i: ["H[%d] = pc() - h0" % i, "E[%d].record()" % (2 * i + 1)],
             extra_args="E, H", extra_globals={"sl": be.spin_fn(), "pc": pc})
 
-        # whole runs
-        e0, e1 = be.event(), be.event()
-        whole = []
-        t_start = time.perf_counter()
-        while True:
-            be.sync()
-            e0.record()
-            timer.plain(x)
-            e1.record()
-            e1.synchronize()
-            whole.append(e0.elapsed_time(e1))
-            k = len(whole)
-            if k >= max_repeats or (k >= repeats and time.perf_counter() - t_start >= min_seconds):
-                break
+        whole = whole_runs(timer.plain, x, be, repeats, min_seconds, max_repeats)
         # node-timed runs
         nodes = np.zeros((node_repeats, n))
         short = 0
@@ -225,20 +233,11 @@ def profile_graph(gm, x, be, repeats=30, node_repeats=10, warmup=3, min_seconds=
 
 def time_whole(run, x, be, repeats=30, warmup=3):
     """Median, p10 and p90 (ms) of whole runs of run(x) (a NodeTimer's plain
-    run), each between a synchronize and its end event, as profile_graph
-    times a graph's whole runs."""
-    e0, e1 = be.event(), be.event()
-    d = []
+    run), timed as profile_graph times a graph's whole runs."""
     with torch.no_grad():
         for _ in range(max(0, warmup)):
             run(x)
-        for _ in range(max(1, repeats)):
-            be.sync()
-            e0.record()
-            run(x)
-            e1.record()
-            e1.synchronize()
-            d.append(e0.elapsed_time(e1))
+        d = whole_runs(run, x, be, max(1, repeats))
     return float(np.median(d)), float(np.percentile(d, 10)), float(np.percentile(d, 90))
 
 
