@@ -15,6 +15,20 @@ passed=0
 ok() { passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
 PY=/usr/bin/python3
+# gnnpredict's CSV (2nd) reproduces gnntrain's --predictions (1st) row for
+# row within a relative tolerance (3rd)
+same_predictions() {
+    $PY - "$1" "$2" "$3" <<'PY'
+import csv, sys
+key = lambda r: (r["graph"], r["node"], r["device"], r["target"])
+train = {key(r): float(r["predicted"]) for r in csv.DictReader(open(sys.argv[1]))}
+pred = {key(r): float(r["predicted"]) for r in csv.DictReader(open(sys.argv[2]))}
+assert train and all(k in pred for k in train), "rows missing"
+worst = max(abs(pred[k] - v) / max(abs(v), 1e-30) for k, v in train.items())
+print(f"{sys.argv[2].split('/')[-1]}: {len(train)} predictions compared, worst relative difference {worst:.2e}")
+assert worst < float(sys.argv[3]), worst
+PY
+}
 
 $PY "$ROOT/scripts/gen_random_cnn.py" --count 240 --nodes 40 --spread 0.4 --seed 3 -o "$WORK/g.jsonl" >/dev/null || bad "generate graphs"
 $PY "$ROOT/tests/synthetic_labels.py" "$WORK/g.jsonl" "$WORK/labels.csv" "$WORK/devices.csv" || bad "make labels"
@@ -50,20 +64,10 @@ PY
 # gets by default to 1e-4.
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d.h5" --format csv -o "$WORK/p_all.csv" -q --kernels jit && ok || bad "gnnpredict csv"
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d.h5" --format csv -o "$WORK/p_blas.csv" -q --kernels blas && ok || bad "gnnpredict csv (blas)"
-$PY - "$WORK" <<'PY' && ok || bad "gnnpredict differs from gnntrain"
-import csv, sys
-w = sys.argv[1]
-key = lambda r: (r["graph"], r["node"], r["device"], r["target"])
-train = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/a_pred.csv"))}
-for name, tol in (("p_all", 1e-6), ("p_blas", 1e-4)):
-    pred = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/{name}.csv"))}
-    assert train and all(k in pred for k in train)
-    worst = max(abs(pred[k] - v) / max(abs(v), 1e-30) for k, v in train.items())
-    # Same code, same parameters; only batch composition differs, which
-    # changes nothing row-wise: expect exact or 1e-6 with the same kernels.
-    assert worst < tol, (name, worst)
-    print(f"{name}: {len(train)} predictions compared, worst relative difference {worst:.2e}")
-PY
+# Same code, same parameters; only batch composition differs, which changes
+# nothing row-wise: expect exact or 1e-6 with the same kernels.
+same_predictions "$WORK/a_pred.csv" "$WORK/p_all.csv" 1e-6 && ok || bad "gnnpredict differs from gnntrain"
+same_predictions "$WORK/a_pred.csv" "$WORK/p_blas.csv" 1e-4 && ok || bad "gnnpredict (blas) differs from gnntrain"
 
 # 3. Resume equals uninterrupted: stop after 5 epochs, resume to 12.
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/b.h5" "${COMMON[@]}" --stop-after 5 && ok || bad "gnntrain stop-after"
@@ -352,15 +356,11 @@ f['stack/class_kind'] = k" "$WORK/hs_bad3.h5"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/r.h5" "${COMMON[@]}" --prior roofline --metrics "$WORK/r.json" \
     --predictions "$WORK/r_pred.csv" && ok || bad "gnntrain --prior roofline"
 "$BUILD/gnnpredict" "$WORK/r.h5" "$WORK/d.h5" --format csv -o "$WORK/r_all.csv" -q --kernels jit && ok || bad "gnnpredict with a prior"
-$PY - "$WORK" <<'PY' && ok || bad "prior: learning, gnnpredict agreement or checkpoint contents"
-import csv, json, sys
+same_predictions "$WORK/r_pred.csv" "$WORK/r_all.csv" 1e-6 && ok || bad "prior: gnnpredict differs from gnntrain"
+$PY - "$WORK" <<'PY' && ok || bad "prior: learning or checkpoint contents"
+import json, sys
 import h5py
 w = sys.argv[1]
-key = lambda r: (r["graph"], r["node"], r["device"], r["target"])
-train = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/r_pred.csv"))}
-pred = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/r_all.csv"))}
-worst = max(abs(pred[k] - v) / abs(v) for k, v in train.items())
-assert train and worst < 1e-6, worst
 plain = {(r["level"], r["device"]): r for r in json.load(open(f"{w}/a.json"))["metrics"]}
 prior = {(r["level"], r["device"]): r for r in json.load(open(f"{w}/r.json"))["metrics"]}
 for k in sorted(prior):
@@ -379,16 +379,11 @@ PY
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/rs.h5" "${COMMON[@]}" --prior roofline_sum \
     --predictions "$WORK/rs_pred.csv" -q && ok || bad "gnntrain --prior roofline_sum"
 "$BUILD/gnnpredict" "$WORK/rs.h5" "$WORK/d.h5" --format csv -o "$WORK/rs_all.csv" -q && ok || bad "gnnpredict roofline_sum"
-$PY - "$WORK" <<'PY' && ok || bad "roofline_sum: checkpoint kind or gnnpredict agreement"
-import csv, sys
+same_predictions "$WORK/rs_pred.csv" "$WORK/rs_all.csv" 1e-6 && ok || bad "roofline_sum: gnnpredict differs from gnntrain"
+$PY - "$WORK/rs.h5" <<'PY' && ok || bad "roofline_sum: checkpoint kind"
+import sys
 import h5py
-w = sys.argv[1]
-key = lambda r: (r["graph"], r["node"], r["device"], r["target"])
-train = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/rs_pred.csv"))}
-pred = {key(r): float(r["predicted"]) for r in csv.DictReader(open(f"{w}/rs_all.csv"))}
-worst = max(abs(pred[k] - v) / abs(v) for k, v in train.items())
-assert train and worst < 1e-6, worst
-with h5py.File(f"{w}/rs.h5") as f:
+with h5py.File(sys.argv[1]) as f:
     assert f["prior"].attrs["kind"] in (b"roofline_sum", "roofline_sum"), f["prior"].attrs["kind"]
 PY
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" "${COMMON[@]}" --prior roofline --prior-peak nope 2>"$WORK/err.txt"
