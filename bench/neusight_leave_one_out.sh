@@ -13,9 +13,11 @@
 # held-out GPUs are not used) with the left-out one as --holdout-device, seeds 1 2 3
 # (default), 60 epochs; the seeds' predictions are averaged in log space
 # and the left-out GPU's test kernels scored per op class (MAPE, mean ln
-# error). EPOCHS (default 60) is for smoke runs; use a fresh OUT with it. About 20 s per model on a 2-core machine (30 models: 10 minutes).
+# error). EPOCHS (default 60) is for smoke runs. About 20 s per model on a 2-core machine (30 models: 10 minutes).
 # Writes OUT/<gpu>_<prior>_<seed>.csv (the left-out GPU's rows) and
-# OUT/summary.txt; finished models are not retrained.
+# OUT/summary.txt. Finished models are not retrained while OUT/stamp.txt
+# (the epochs and checksums of the gnntrain binary, the dataset and the
+# split) still matches; otherwise OUT's earlier results are discarded first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 WORK="${1:?usage: bench/neusight_leave_one_out.sh WORK [OUT] [PRIORS] [SEEDS] [EPOCHS]}"
@@ -23,11 +25,21 @@ OUT="${2:-$WORK/leave_one_out}"
 PRIORS="${3:-roofline roofline_sum}"
 SEEDS="${4:-1 2 3}"
 EPOCHS="${5:-60}"
-for f in neusight.h5 e2e_nodes.h5 split.csv; do
+for f in neusight.h5 split.csv; do
     [ -f "$WORK/$f" ] || { echo "neusight_leave_one_out: $WORK/$f is missing (run bench/eval_neusight.py --work $WORK first)" >&2; exit 1; }
 done
+# the transformer-node graphs, when the import had any: the split names them
+DATA=("$WORK/neusight.h5")
+[ -f "$WORK/e2e_nodes.h5" ] && DATA+=("$WORK/e2e_nodes.h5")
 gp_build "$GP_ROOT/build"
 mkdir -p "$OUT"
+stamp="epochs $EPOCHS
+$(md5sum "$GP_ROOT/build/gnntrain" | cut -d' ' -f1) gnntrain
+$(cd "$WORK" && md5sum "${DATA[@]##*/}" split.csv)"
+if [ "$(cat "$OUT/stamp.txt" 2>/dev/null)" != "$stamp" ]; then
+    rm -f "$OUT"/*.csv "$OUT/summary.txt"
+    printf '%s\n' "$stamp" >"$OUT/stamp.txt"
+fi
 TRAIN="Tesla_P100-PCIE-16GB Tesla_V100-PCIE-32GB Tesla_P4 Tesla_T4 NVIDIA_A100-PCIE-40GB"
 for gpu in $TRAIN; do
     for prior in $PRIORS; do
@@ -37,7 +49,7 @@ for gpu in $TRAIN; do
             args=()
             for d in $TRAIN; do args+=(--device "$d"); done
             gp_log "leave out $gpu, --prior $prior, seed $seed"
-            "$GP_ROOT/build/gnntrain" "$WORK/neusight.h5" "$WORK/e2e_nodes.h5" -o "$out.h5" \
+            "$GP_ROOT/build/gnntrain" "${DATA[@]}" -o "$out.h5" \
                 --split-file "$WORK/split.csv" --node-target latency_ms --no-graph-targets --epochs "$EPOCHS" \
                 --seed "$seed" --threads "$(nproc)" --prior "$prior" --prior-peak peak_fp32_gflops \
                 --prior-bw mem_bw_gbs "${args[@]}" --holdout-device "$gpu" --predictions "$out.all.csv" -q
@@ -54,7 +66,7 @@ CLASS = {"bmm": "BMM", "linear": "FC", "ln": "LN", "softmax": "Softmax"}
 classes = ["BMM", "FC", "EW", "Softmax", "LN"]
 pooled = {p: collections.defaultdict(list) for p in priors}
 print("Leave one training GPU out (NeuSight kernels; the other four trained; seeds %s averaged in log space)" % " ".join(seeds))
-print("per-kernel MAPE %% (rows, mean ln(predicted / measured)) on the left-out GPU's unseen kernels")
+print("per-kernel MAPE % (rows, mean ln(predicted / measured)) on the left-out GPU's unseen kernels")
 print("| GPU | prior | " + " | ".join(classes) + " | all |")
 print("|---|---|" + "---|" * (len(classes) + 1))
 for gpu in gpus:

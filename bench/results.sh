@@ -51,6 +51,7 @@ step() { # name, command...
         printf '## %s: FAILED (see %s)\n\n' "$name" "$OUT/$name.txt" >>"$REPORT"
         gp_log "$name failed: see $OUT/$name.txt"
         failed=1
+        return 1
     fi
 }
 
@@ -64,8 +65,8 @@ if [ -d "$SHARED/data" ]; then
         step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201" --epochs 5
         step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks" --epochs 5 \
             --block-ensemble 1 --block-epochs 5
-        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --epochs 5
-        step neusight_loo "$GP_ROOT/bench/neusight_leave_one_out.sh" "$OUT/neusight" "$OUT/neusight_loo_quick" \
+        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --epochs 5 &&
+            step neusight_loo "$GP_ROOT/bench/neusight_leave_one_out.sh" "$OUT/neusight" "$OUT/neusight_loo_quick" \
             "roofline roofline_sum" 1 5
     else
         step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201" --anchor 0.1
@@ -73,8 +74,9 @@ if [ -d "$SHARED/data" ]; then
         step indevice_nb201 "$GP_ROOT/bench/eval_indevice_nb201.py" --work "$OUT/indevice_nb201" --epochs 150 --ensemble 3 \
             --patience 30 --refit --finetune 30
         step fbnet_blocks "$GP_ROOT/bench/eval_fbnet_blocks.py" --work "$OUT/fbnet_blocks"
-        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --ensemble 10
-        step neusight_loo "$GP_ROOT/bench/neusight_leave_one_out.sh" "$OUT/neusight" "$OUT/neusight_loo"
+        # the leave-one-out step reuses the NeuSight step's import and split
+        step neusight "$GP_ROOT/bench/eval_neusight.py" --work "$OUT/neusight" --ensemble 10 &&
+            step neusight_loo "$GP_ROOT/bench/neusight_leave_one_out.sh" "$OUT/neusight" "$OUT/neusight_loo"
     fi
 else
     gp_log "no $SHARED/data: the public-data protocols are skipped"

@@ -131,8 +131,9 @@ class Session:
         return m
 
     def measure_ref(self):
-        """Whole-run latency of the reference model (profile_torch.REF_SPEC),
-        timed as every graph's whole runs are."""
+        """Whole-run latency of the reference model (profile_torch.REF_SPEC):
+        the same events and synchronisation as every graph's whole runs,
+        but a fixed count of them (--ref-repeats, after 3 warm-up runs)."""
         spec = self.pt.REF_SPEC
         if self.ref_run is None:
             model, x = self.families.build(spec)
@@ -172,7 +173,18 @@ def run_latency(args):
     refs = []                       # (after how many graphs, ms) of each reference measurement
 
     def reference(after):
-        r = s.measure_ref()
+        """Measures, records and returns the reference; None (logged, the run
+        goes on) when it fails."""
+        try:
+            r = s.measure_ref()
+        except Exception as e:  # noqa: BLE001 -- reported like a graph's failure
+            msg = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:300] if str(e) else "")
+            log("reference %s after %d graphs: failed: %s" % (s.pt.REF_SPEC["name"], after, msg))
+            rf.write(json.dumps({"type": "error", "graph": s.pt.REF_SPEC["name"], "reference": True,
+                                 "after": after, "error": msg}) + "\n")
+            rf.flush()
+            s.release()
+            return None
         fastest = min([ms for _, ms in refs] + [r["ms"]])
         refs.append((after, r["ms"]))
         r.update(type="reference", after=after, drift=r["ms"] / fastest - 1.0)
@@ -185,6 +197,7 @@ def run_latency(args):
         return r
 
     last_ref = reference(0) if args.ref_every > 0 else None
+    ref_after = 0                   # graphs profiled when the reference was last measured (or tried)
     t0 = time.time()
     done = 0
     for k, spec in enumerate(specs_list):
@@ -192,8 +205,9 @@ def run_latency(args):
         if args.limit_seconds and el > args.limit_seconds:
             log("time limit: stopping after %d of %d graphs" % (done, len(specs_list)))
             break
-        if args.ref_every > 0 and done > 0 and done % args.ref_every == 0 and last_ref["after"] != done:
-            last_ref = reference(done)
+        if args.ref_every > 0 and done > 0 and done % args.ref_every == 0 and ref_after != done:
+            last_ref = reference(done) or last_ref
+            ref_after = done
         try:
             res = profile_one(s, spec, info, short)
         except Exception as e:  # noqa: BLE001 -- reported, the run goes on
@@ -222,7 +236,7 @@ def run_latency(args):
                 % (k + 1, len(specs_list), el, spec["name"], stats["whole_ms"], stats["node_sum_ms"],
                    rate * left, " (limit %.0f s)" % args.limit_seconds if args.limit_seconds else ""))
         s.release()
-    if args.ref_every > 0 and done > 0 and last_ref["after"] != done:
+    if args.ref_every > 0 and done > 0 and ref_after != done:
         reference(done)
     if refs:
         # Against the run's fastest: a slow start is only seen once a faster measurement follows.

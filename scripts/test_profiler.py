@@ -542,6 +542,26 @@ class CudaPipelineTest(unittest.TestCase):
                                 ["--ref-every", "-1", "--out-dir", out], capture_output=True, text=True)
             self.assertEqual(p2.returncode, 2)
             self.assertIn("--ref-every", p2.stderr)
+            # a reference that fails is logged and the graphs are profiled all the same
+            import profile_cuda
+
+            def boom(session):
+                raise RuntimeError("no reference today")
+            saved = profile_cuda.Session.measure_ref
+            profile_cuda.Session.measure_ref = boom
+            out2 = os.path.join(out, "noref")
+            try:
+                rc = profile_cuda.main(["latency"] + common + ["--repeats", "2", "--node-repeats", "2", "--min-seconds",
+                                                               "0", "--ref-every", "2", "--out-dir", out2])
+            finally:
+                profile_cuda.Session.measure_ref = saved
+            self.assertEqual(rc, 0)
+            log2 = [json.loads(line) for line in open(os.path.join(out2, "runlog.jsonl"))]
+            self.assertEqual([r["after"] for r in log2 if r["type"] == "error"], [0, 2, 4])
+            self.assertTrue(all(r.get("reference") for r in log2 if r["type"] == "error"))
+            results = [r for r in log2 if r["type"] == "result"]
+            self.assertEqual(len(results), 4)
+            self.assertTrue(all("ref_ms" not in r for r in results))
             graphs = list(gpgraph.read_jsonl(os.path.join(out, "graphs.jsonl")))
             self.assertEqual(sorted(g["name"] for g in graphs),
                              ["nb201_0_b1", "nb201_0_b2", "rcnn_1_2_b1", "rcnn_1_2_b2"])

@@ -378,7 +378,7 @@ PY
 # predictions match training's; under the other law they would not)
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/rs.h5" "${COMMON[@]}" --prior roofline_sum \
     --predictions "$WORK/rs_pred.csv" -q && ok || bad "gnntrain --prior roofline_sum"
-"$BUILD/gnnpredict" "$WORK/rs.h5" "$WORK/d.h5" --format csv -o "$WORK/rs_all.csv" -q && ok || bad "gnnpredict roofline_sum"
+"$BUILD/gnnpredict" "$WORK/rs.h5" "$WORK/d.h5" --format csv -o "$WORK/rs_all.csv" -q --kernels jit && ok || bad "gnnpredict roofline_sum"
 same_predictions "$WORK/rs_pred.csv" "$WORK/rs_all.csv" 1e-6 && ok || bad "roofline_sum: gnnpredict differs from gnntrain"
 $PY - "$WORK/rs.h5" <<'PY' && ok || bad "roofline_sum: checkpoint kind"
 import sys

@@ -232,8 +232,9 @@ def profile_graph(gm, x, be, repeats=30, node_repeats=10, warmup=3, min_seconds=
 
 
 def time_whole(run, x, be, repeats=30, warmup=3):
-    """Median, p10 and p90 (ms) of whole runs of run(x) (a NodeTimer's plain
-    run), timed as profile_graph times a graph's whole runs."""
+    """Median, p10 and p90 (ms) of exactly repeats whole runs of run(x) (a
+    NodeTimer's plain run) after warmup untimed ones, each timed as
+    profile_graph times a graph's whole runs."""
     with torch.no_grad():
         for _ in range(max(0, warmup)):
             run(x)
