@@ -9,12 +9,22 @@ and the share of labels within +-10 % (nodes: also only those whose dataset
 label is at least --min-ms).
 
 usage: bench/compare_labels.py DATASET.h5 LABELS.csv[.gz] [--device D] [--min-ms 0.05]
+                               [--runlog RUNLOG.jsonl[.gz]]
 
 LABELS is a label table (docs/label-table.md), for example a profiler run's
 latency/labels.csv; rows without a measured label in the dataset (graph,
 node or target absent there, or not measured) are counted and skipped.
 The dataset is read by scripts/dataset_tables.py.
+
+--runlog takes the second run's runlog.jsonl (profile_cuda.py latency, which
+re-times a reference model every --ref-every graphs): does the reference's
+drift explain how far the whole-graph latencies moved?  It prints the
+reference measurements, the Spearman rho between ln(ref_ms / fastest
+reference) and ln(second / dataset) over the graphs, and the spread (standard
+deviation) of ln(second / dataset) before and after dividing each graph's
+latency by its reference drift.
 """
+import json
 import argparse
 import csv
 import gzip
@@ -44,6 +54,55 @@ def stats(pairs):
             "within10": float(np.mean(np.abs(r - 1) <= 0.1))}
 
 
+def rank(v):
+    """Ranks 0..n-1, ties given their mean rank."""
+    v = np.asarray(v, dtype=float)
+    order = np.argsort(v, kind="mergesort")
+    r = np.empty(len(v))
+    r[order] = np.arange(len(v))
+    for x in np.unique(v):
+        same = v == x
+        if same.sum() > 1:
+            r[same] = r[same].mean()
+    return r
+
+
+def spearman(a, b):
+    ra, rb = rank(a), rank(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def reference_drift(runlog, whole_pairs):
+    """Prints how the second run's reference drift relates to its whole-graph
+    latencies' ratios.  whole_pairs: {graph: (dataset ms, second ms)}."""
+    opener = gzip.open if runlog.endswith(".gz") else open
+    with opener(runlog, "rt", encoding="utf-8") as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    refs = [r for r in recs if r.get("type") == "reference"]
+    if not refs:
+        print("%s: no reference measurements (a run before the reference check, or --ref-every 0)" % runlog)
+        return 1
+    ms = np.array([r["ms"] for r in refs])
+    fastest = ms.min()
+    print("reference %s: %d measurements; ms after graphs %s" % (
+        refs[0]["graph"], len(refs), ", ".join("%d: %.3f" % (r["after"], r["ms"]) for r in refs)))
+    x, y = [], []
+    for r in recs:
+        if r.get("type") == "result" and r.get("ref_ms") and r["graph"] in whole_pairs:
+            v, w = whole_pairs[r["graph"]]
+            x.append(np.log(r["ref_ms"] / fastest))
+            y.append(np.log(w / v))
+    if len(x) < 3:
+        print("fewer than 3 graphs with both a reference and a dataset label")
+        return 1
+    x, y = np.array(x), np.array(y)
+    print("graphs %d: Spearman rho(ln ref drift, ln second/dataset) %.3f; sd of ln second/dataset %.3f, "
+          "after dividing by the reference drift %.3f" % (len(x), spearman(x, y), y.std(), (y - x).std()))
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dataset")
@@ -51,6 +110,8 @@ def main(argv=None):
     ap.add_argument("--device", help="device in both (default: the dataset's only device)")
     ap.add_argument("--min-ms", type=float, default=0.05,
                     help="node rows also summarised over dataset labels >= this (default 0.05 ms)")
+    ap.add_argument("--runlog", help="the second run's runlog.jsonl[.gz]: relate its reference drift to the "
+                                     "whole-graph latency ratios")
     a = ap.parse_args(argv)
     try:
         rows, _, dev_rows = dataset_tables.read_tables(a.dataset)
@@ -90,6 +151,14 @@ def main(argv=None):
             print("%-6s %-14s %-10s %7d %7.3f %7.3f %7.3f %8.3f %7.1f%%" % (
                 level, t, name, s["n"], s["median"], s["p10"], s["p90"], s["mean_abs_ln"],
                 100 * s["within10"]))
+    if a.runlog:
+        whole = {}
+        for r in read_rows(a.labels):
+            if r["device"] == dev and not r["node"] and r["target"] == "latency_ms":
+                v = ref.get(("graph", "latency_ms", r["graph"], ""))
+                if v is not None and v > 0 and float(r["value"]) > 0:
+                    whole[r["graph"]] = (v, float(r["value"]))
+        return reference_drift(a.runlog, whole)
     return 0
 
 

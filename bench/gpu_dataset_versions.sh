@@ -7,13 +7,13 @@
 #
 #   bench/gpu_dataset_versions.sh [OLD.h5|GIT_REV] [NEW.h5] [SEEDS] [EPOCHS]
 #
-# Defaults: OLD = datasets/gpu/gpu_h100.h5 as of commit 897ea2b (occupancy on
-# 99 graphs), NEW = the working tree's datasets/gpu/gpu_h100.h5, seeds 1-6,
+# Defaults: OLD = datasets/gpu/gpu_h100.h5 as of commit 1c56e69 (occupancy on
+# 194 graphs; 897ea2b has it on 99), NEW = the working tree's datasets/gpu/gpu_h100.h5, seeds 1-6,
 # 60 epochs (about 10-15 s per model on 2 cores).  Prints one row per seed and
 # target; results.json in $GP_OUT (default out/gpu_dataset_versions).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
-old=${1:-897ea2b}
+old=${1:-1c56e69}
 new=${2:-$GP_ROOT/datasets/gpu/gpu_h100.h5}
 seeds=${3:-1,2,3,4,5,6}
 epochs=${4:-60}

@@ -68,6 +68,12 @@ def read_ncu_csv(path):
     for need in ("ID", "Kernel Name", DUR, OCC):
         if need not in col:
             raise NcuError("%s: column %r missing (have: %s)" % (path, need, ", ".join(head)))
+    if len(rows) > 2 and len(rows[-1]) < len(head):
+        # ncu killed while writing (a lease's time ran out): only the last row
+        # can be cut short; graphs whose closing marker is lost get no labels
+        sys.stderr.write("ncu_occupancy: %s: last row cut short (%d of %d cells): dropped\n"
+                         % (path, len(rows[-1]), len(head)))
+        rows.pop()
     unit = {}
     kernels = []
     for r in rows[1:]:

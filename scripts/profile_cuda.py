@@ -133,14 +133,16 @@ class Session:
     def measure_ref(self):
         """Whole-run latency of the reference model (profile_torch.REF_SPEC):
         the same events and synchronisation as every graph's whole runs,
-        but a fixed count of them (--ref-repeats, after 3 warm-up runs)."""
+        but a fixed count of them (--ref-repeats, after at least 3 warm-up
+        runs and --ref-warmup-seconds)."""
         spec = self.pt.REF_SPEC
         if self.ref_run is None:
             model, x = self.families.build(spec)
             model, x = model.to(self.be.device), x.to(self.be.device)
             gm, _, _ = self.tograph.trace(model, x)
             self.ref_run = (self.ct.NodeTimer(gm).plain, x)
-        med, p10, p90 = self.ct.time_whole(self.ref_run[0], self.ref_run[1], self.be, repeats=self.args.ref_repeats)
+        med, p10, p90 = self.ct.time_whole(self.ref_run[0], self.ref_run[1], self.be, repeats=self.args.ref_repeats,
+                                         warmup_seconds=self.args.ref_warmup_seconds)
         return {"graph": spec["name"], "ms": med, "p10_ms": p10, "p90_ms": p90, "t": time.time()}
 
     def release(self):
@@ -369,6 +371,8 @@ def main(argv=None):
                     help="latency pass: re-time the reference model (resnet18_b1) every N graphs, before the "
                          "first and after the last (0: never)")
     ap.add_argument("--ref-repeats", type=int, default=30, help="timed whole runs per reference measurement")
+    ap.add_argument("--ref-warmup-seconds", type=float, default=0.5,
+                    help="untimed runs of the reference for at least this long before each measurement")
     ap.add_argument("--skip-graphs", type=int, default=0,
                     help="markers pass: start after the first N graphs of the list (extends an earlier "
                          "occupancy pass that stopped there; its labels and this pass's are disjoint)")
@@ -379,8 +383,8 @@ def main(argv=None):
                     help="run the pipeline on the CPU with host timestamps (tests; labels meaningless)")
     args = ap.parse_args(argv)
     if args.count < 0 or args.repeats < 1 or args.node_repeats < 1 or args.skip_graphs < 0 or args.ref_every < 0 \
-            or args.ref_repeats < 1:
-        ap.error("--count, --skip-graphs and --ref-every must be >= 0, --repeats, --node-repeats and --ref-repeats >= 1")
+            or args.ref_repeats < 1 or not args.ref_warmup_seconds >= 0:
+        ap.error("--count, --skip-graphs, --ref-every and --ref-warmup-seconds must be >= 0, --repeats, --node-repeats and --ref-repeats >= 1")
     if args.skip_graphs and args.pass_ != "markers":
         ap.error("--skip-graphs belongs to the markers pass")
     import warnings

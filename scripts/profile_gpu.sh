@@ -7,6 +7,12 @@
 #
 #   scripts/profile_gpu.sh OUT_DIR [LATENCY_SECONDS [OCCUPANCY_SECONDS [COUNT [OCC_SKIP]]]]
 #
+# Both budgets count from each pass's own start: plan for LATENCY_SECONDS +
+# OCCUPANCY_SECONDS plus about two minutes in all (model building, the
+# latency pass's reference measurements, ncu's start and its log), and write
+# OUT_DIR where a timed-out call still leaves it (a 60 + 420 s run needed
+# more than 590 s).
+#
 # LATENCY_SECONDS 0 skips the latency pass; OCC_SKIP > 0 starts the occupancy
 # pass after that many graphs of the list, to extend an earlier run's
 # occupancy labels (pack both with pack_gpu_dataset.sh --more-occupancy).

@@ -332,6 +332,42 @@ class ConvertTest(unittest.TestCase):
             self.assertEqual(len(conv.doc["nodes"]), 40)
 
 
+class CompareLabelsTest(unittest.TestCase):
+    """bench/compare_labels.py --runlog: the reference drift against the graphs' ratios."""
+
+    def test_reference_drift(self):
+        import contextlib
+        import io
+        sys.path.insert(0, os.path.join(ROOT, "bench"))
+        import compare_labels
+        self.assertAlmostEqual(compare_labels.spearman([1, 2, 3, 4], [10, 20, 40, 30]), 0.8)
+        self.assertAlmostEqual(compare_labels.spearman([1, 1, 2], [1, 1, 2]), 1.0)
+        # each graph slower by exactly its reference's drift: rho 1, no spread left after dividing
+        refs = [(0, 1.0), (2, 1.5), (4, 1.2)]
+        recs = [{"type": "device"}]
+        pairs = {}
+        for k in range(6):
+            if k % 2 == 0:
+                recs.append({"type": "reference", "graph": "ref", "ms": refs[k // 2][1], "after": k})
+            drift = refs[k // 2][1]
+            recs.append({"type": "result", "graph": "g%d" % k, "ref_ms": drift})
+            pairs["g%d" % k] = (2.0 + k, (2.0 + k) * drift)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "runlog.jsonl")
+            with open(path, "w") as f:
+                f.write("\n".join(json.dumps(r) for r in recs) + "\n")
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(compare_labels.reference_drift(path, pairs), 0)
+            self.assertIn("3 measurements", out.getvalue())
+            self.assertIn("rho(ln ref drift, ln second/dataset) 1.000", out.getvalue())
+            self.assertIn("after dividing by the reference drift 0.000", out.getvalue())
+            with open(path, "w") as f:
+                f.write(json.dumps({"type": "device"}) + "\n")
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.assertEqual(compare_labels.reference_drift(path, pairs), 1)
+
+
 @unittest.skipUnless(HAVE_TORCH, "python3-torch not installed")
 class TimingTest(unittest.TestCase):
     def test_node_timer_runs_the_model(self):
@@ -351,6 +387,23 @@ class TimingTest(unittest.TestCase):
         # tensors are freed after their last use, as the generated forward does
         with torch.no_grad():
             self.assertGreater(timing.timer_overhead_ns(200), 0)
+
+    def test_time_whole_warms_up_for_its_seconds(self):
+        import time
+        from torchprof import cudatiming
+        calls = []
+
+        def run(x):
+            calls.append(time.perf_counter())
+            time.sleep(0.01)
+        be = cudatiming.Backend("cpu")
+        cudatiming.time_whole(run, None, be, repeats=2, warmup=3, warmup_seconds=0.1)
+        # at least 0.1 s of 10 ms runs before the 2 timed ones; without the seconds, 3 + 2 calls
+        self.assertGreaterEqual(len(calls), 2 + 9)
+        self.assertGreaterEqual(calls[-2] - calls[0], 0.1)
+        calls.clear()
+        cudatiming.time_whole(run, None, be, repeats=2, warmup=3)
+        self.assertEqual(len(calls), 5)
 
     def test_labelcost(self):
         fl = labelcost.flops("conv2d", None, {"kernel": [3, 3], "groups": 1}, [[1, 16, 8, 8]], [1, 32, 8, 8])
@@ -542,6 +595,10 @@ class CudaPipelineTest(unittest.TestCase):
                                 ["--ref-every", "-1", "--out-dir", out], capture_output=True, text=True)
             self.assertEqual(p2.returncode, 2)
             self.assertIn("--ref-every", p2.stderr)
+            p3 = subprocess.run([sys.executable, os.path.join(HERE, "profile_cuda.py"), "latency"] + common +
+                                ["--ref-warmup-seconds", "-1", "--out-dir", out], capture_output=True, text=True)
+            self.assertEqual(p3.returncode, 2)
+            self.assertIn("--ref-warmup-seconds", p3.stderr)
             # a reference that fails is logged and the graphs are profiled all the same
             import profile_cuda
 
@@ -654,6 +711,21 @@ class CudaPipelineTest(unittest.TestCase):
                                    capture_output=True, text=True)
                 self.assertEqual(p.returncode, 0, p.stderr)
                 self.check_tables_round_trip(gnndata, h5, out)
+
+            # ncu killed while writing: a last row cut short is dropped (same labels), a short
+            # row anywhere else is an error
+            labels_before = read(occ)
+            with open(ncu_csv, "w") as f:
+                f.write("==PROF== Connected to process 7\n" + "\n".join(lines) + "\n" + lines[-1][:25])
+            self.assertEqual(ncu_occupancy.main(["--ncu-csv", ncu_csv, "--markers", markers, "--device",
+                                                 "cpu_test", "-o", occ]), 0)
+            self.assertEqual(read(occ), labels_before)
+            with open(ncu_csv, "w") as f:
+                f.write("\n".join(lines[:5] + [lines[5][:25]] + lines[6:]) + "\n")
+            self.assertEqual(ncu_occupancy.main(["--ncu-csv", ncu_csv, "--markers", markers, "--device",
+                                                 "cpu_test", "-o", occ]), 1)
+            with open(ncu_csv, "w") as f:
+                f.write("==PROF== Connected to process 7\n" + "\n".join(lines) + "\n")
 
             # --drop-last-node leaves each graph's last node unlabelled
             rc = ncu_occupancy.main(["--ncu-csv", ncu_csv, "--markers", markers, "--device", "cpu_test",

@@ -231,13 +231,21 @@ def profile_graph(gm, x, be, repeats=30, node_repeats=10, warmup=3, min_seconds=
     return p, timer
 
 
-def time_whole(run, x, be, repeats=30, warmup=3):
+def time_whole(run, x, be, repeats=30, warmup=3, warmup_seconds=0.0):
     """Median, p10 and p90 (ms) of exactly repeats whole runs of run(x) (a
-    NodeTimer's plain run) after warmup untimed ones, each timed as
-    profile_graph times a graph's whole runs."""
+    NodeTimer's plain run) after untimed ones (at least warmup of them, more
+    until warmup_seconds have passed), each timed as profile_graph times a
+    graph's whole runs.  A model timed alone needs the warm-up time that a
+    graph's whole runs get from the node timing before them: on an H100 the
+    first reference of a lease, after 3 warm-up runs, came out 2.1 times its
+    later value."""
     with torch.no_grad():
-        for _ in range(max(0, warmup)):
+        t0 = time.perf_counter()
+        k = 0
+        while k < warmup or time.perf_counter() - t0 < warmup_seconds:
             run(x)
+            k += 1
+        be.sync()
         d = whole_runs(run, x, be, max(1, repeats))
     return float(np.median(d)), float(np.percentile(d, 10)), float(np.percentile(d, 90))
 
