@@ -22,7 +22,8 @@ drift explain how far the whole-graph latencies moved?  It prints the
 reference measurements, the Spearman rho between ln(ref_ms / fastest
 reference) and ln(second / dataset) over the graphs, and the spread (standard
 deviation) of ln(second / dataset) before and after dividing each graph's
-latency by its reference drift.
+latency by its reference drift; once over all graphs, once without those
+whose reference is the run's first measurement (a possible cold start).
 """
 import json
 import argparse
@@ -78,9 +79,25 @@ def reference_drift(runlog, whole_pairs):
     """Prints how the second run's reference drift relates to its whole-graph
     latencies' ratios.  whole_pairs: {graph: (dataset ms, second ms)}."""
     opener = gzip.open if runlog.endswith(".gz") else open
-    with opener(runlog, "rt", encoding="utf-8") as f:
-        recs = [json.loads(line) for line in f if line.strip()]
-    refs = [r for r in recs if r.get("type") == "reference"]
+    try:
+        with opener(runlog, "rt", encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        print("compare_labels: %s: %s" % (runlog, e), file=sys.stderr)
+        return 1
+    recs = []
+    for k, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            recs.append(json.loads(line))
+        except ValueError as e:
+            if k == len(lines) - 1:     # a run killed while writing its last record
+                print("compare_labels: %s: last line cut short: skipped" % runlog, file=sys.stderr)
+                continue
+            print("compare_labels: %s: line %d: %s" % (runlog, k + 1, e), file=sys.stderr)
+            return 1
+    refs = [r for r in recs if r.get("type") == "reference" and r.get("ms", 0) > 0]
     if not refs:
         print("%s: no reference measurements (a run before the reference check, or --ref-every 0)" % runlog)
         return 1
@@ -88,18 +105,27 @@ def reference_drift(runlog, whole_pairs):
     fastest = ms.min()
     print("reference %s: %d measurements; ms after graphs %s" % (
         refs[0]["graph"], len(refs), ", ".join("%d: %.3f" % (r["after"], r["ms"]) for r in refs)))
-    x, y = [], []
+    x, y, first = [], [], []
+    seen_refs = 0
     for r in recs:
-        if r.get("type") == "result" and r.get("ref_ms") and r["graph"] in whole_pairs:
+        if r.get("type") == "reference":
+            seen_refs += 1
+        elif r.get("type") == "result" and r.get("ref_ms") and r.get("graph") in whole_pairs:
             v, w = whole_pairs[r["graph"]]
             x.append(np.log(r["ref_ms"] / fastest))
             y.append(np.log(w / v))
+            first.append(seen_refs <= 1)
     if len(x) < 3:
         print("fewer than 3 graphs with both a reference and a dataset label")
         return 1
-    x, y = np.array(x), np.array(y)
-    print("graphs %d: Spearman rho(ln ref drift, ln second/dataset) %.3f; sd of ln second/dataset %.3f, "
-          "after dividing by the reference drift %.3f" % (len(x), spearman(x, y), y.std(), (y - x).std()))
+    x, y, first = np.array(x), np.array(y), np.array(first)
+    for name, keep in (("all graphs", np.ones(len(x), bool)), ("after the first reference", ~first)):
+        if keep.sum() < 3:
+            continue
+        xs, ys = x[keep], y[keep]
+        print("%s (%d): Spearman rho(ln ref drift, ln second/dataset) %.3f; sd of ln second/dataset %.3f, "
+              "after dividing by the reference drift %.3f" % (name, len(xs), spearman(xs, ys), ys.std(),
+                                                             (ys - xs).std()))
     return 0
 
 

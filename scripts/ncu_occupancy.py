@@ -58,6 +58,12 @@ def read_ncu_csv(path):
     with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()
     lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+        # ncu killed while writing (a lease's time ran out): a last line
+        # without its newline may be cut anywhere, even inside its last cell;
+        # graphs whose closing marker is lost get no labels anyway
+        sys.stderr.write("ncu_occupancy: %s: last line has no newline (cut short?): dropped\n" % path)
+        lines.pop()
     start = next((i for i, ln in enumerate(lines) if ln.startswith('"ID"')), None)
     if start is None:
         raise NcuError("%s: no CSV header (a line starting with \"ID\"): is this ncu --csv --page raw output?"
@@ -68,12 +74,6 @@ def read_ncu_csv(path):
     for need in ("ID", "Kernel Name", DUR, OCC):
         if need not in col:
             raise NcuError("%s: column %r missing (have: %s)" % (path, need, ", ".join(head)))
-    if len(rows) > 2 and len(rows[-1]) < len(head):
-        # ncu killed while writing (a lease's time ran out): only the last row
-        # can be cut short; graphs whose closing marker is lost get no labels
-        sys.stderr.write("ncu_occupancy: %s: last row cut short (%d of %d cells): dropped\n"
-                         % (path, len(rows[-1]), len(head)))
-        rows.pop()
     unit = {}
     kernels = []
     for r in rows[1:]:

@@ -383,8 +383,8 @@ def main(argv=None):
                     help="run the pipeline on the CPU with host timestamps (tests; labels meaningless)")
     args = ap.parse_args(argv)
     if args.count < 0 or args.repeats < 1 or args.node_repeats < 1 or args.skip_graphs < 0 or args.ref_every < 0 \
-            or args.ref_repeats < 1 or not args.ref_warmup_seconds >= 0:
-        ap.error("--count, --skip-graphs, --ref-every and --ref-warmup-seconds must be >= 0, --repeats, --node-repeats and --ref-repeats >= 1")
+            or args.ref_repeats < 1 or not 0 <= args.ref_warmup_seconds < 3600:
+        ap.error("--count, --skip-graphs and --ref-every must be >= 0, --ref-warmup-seconds in [0, 3600), --repeats, --node-repeats and --ref-repeats >= 1")
     if args.skip_graphs and args.pass_ != "markers":
         ap.error("--skip-graphs belongs to the markers pass")
     import warnings

@@ -7,11 +7,13 @@
 #
 #   scripts/profile_gpu.sh OUT_DIR [LATENCY_SECONDS [OCCUPANCY_SECONDS [COUNT [OCC_SKIP]]]]
 #
-# Both budgets count from each pass's own start: plan for LATENCY_SECONDS +
-# OCCUPANCY_SECONDS plus about two minutes in all (model building, the
-# latency pass's reference measurements, ncu's start and its log), and write
-# OUT_DIR where a timed-out call still leaves it (a 60 + 420 s run needed
-# more than 590 s).
+# Each budget is checked between graphs of its pass, from the pass's start
+# (the latency pass: after its first reference measurement); the
+# occupancy pass is killed OCCUPANCY_SECONDS + 90 s after ncu starts.  Plan
+# for LATENCY_SECONDS + OCCUPANCY_SECONDS plus about two minutes in all
+# (start-up, the references, ncu's start and its log), and write OUT_DIR
+# where a timed-out call still leaves it (a 60 + 420 s run needed more than
+# 590 s).
 #
 # LATENCY_SECONDS 0 skips the latency pass; OCC_SKIP > 0 starts the occupancy
 # pass after that many graphs of the list, to extend an earlier run's

@@ -235,10 +235,10 @@ def time_whole(run, x, be, repeats=30, warmup=3, warmup_seconds=0.0):
     """Median, p10 and p90 (ms) of exactly repeats whole runs of run(x) (a
     NodeTimer's plain run) after untimed ones (at least warmup of them, more
     until warmup_seconds have passed), each timed as profile_graph times a
-    graph's whole runs.  A model timed alone needs the warm-up time that a
+    graph's whole runs.  A model timed alone may need the warm-up time that a
     graph's whole runs get from the node timing before them: on an H100 the
-    first reference of a lease, after 3 warm-up runs, came out 2.1 times its
-    later value."""
+    first reference of a lease, after 3 warm-up runs, came out 2.1 times the
+    run's fastest."""
     with torch.no_grad():
         t0 = time.perf_counter()
         k = 0
