@@ -10,6 +10,8 @@
 #                        transfer to the 2-thread device          (~1.5)
 #   label_repeatability.py  three fresh profiling runs of the held-out
 #                        models: how far this machine's labels reproduce (~1.5)
+#   eval_gpu_h100.sh     the shipped H100 dataset: latency and occupancy,
+#                        seeds 1-3                                 (~6)
 #   eval_help_nb201.py   HELP's NAS-Bench-201 few-shot protocol, gnnadapt's
 #                        heads and stack methods                  (~30)
 #   eval_help_fbnet.py   HELP's FBNet few-shot protocol, both     (~25)
@@ -58,6 +60,12 @@ step() { # name, command...
 step demo "$GP_ROOT/scripts/demo.sh" "$OUT/demo"
 gp_ensure_packages python3-torch python3-torchvision
 step label_repeatability "$GP_ROOT/bench/label_repeatability.py" --work "$OUT/label_repeatability"
+if [ $QUICK = 1 ]; then
+    GP_OUT="$OUT/gpu_h100" step gpu_h100 "$GP_ROOT/bench/eval_gpu_h100.sh" 1 --epochs 5 --hidden 256 --head-hidden 128 \
+        --prior roofline_sum
+else
+    GP_OUT="$OUT/gpu_h100" step gpu_h100 "$GP_ROOT/bench/eval_gpu_h100.sh"
+fi
 if [ -d "$SHARED/data" ]; then
     if [ $QUICK = 1 ]; then
         step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201" --draws 2 --epochs 5
