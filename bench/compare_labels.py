@@ -25,11 +25,11 @@ deviation) of ln(second / dataset) before and after dividing each graph's
 latency by its reference drift; once over all graphs, once without those
 whose reference is the run's first measurement (a possible cold start).
 """
-import json
 import argparse
 import csv
 import gzip
 import io
+import json
 import os
 import sys
 

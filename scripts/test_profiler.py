@@ -424,7 +424,7 @@ class TimingTest(unittest.TestCase):
         # at least 0.1 s of 10 ms runs before the 2 timed ones (more than the 3 + 2 calls
         # without the seconds)
         self.assertGreater(len(calls), 5)
-        self.assertGreaterEqual(calls[-2] - calls[0], 0.1)
+        self.assertGreaterEqual(calls[-2] - calls[0], 0.095)   # the clock starts just before calls[0]
         calls.clear()
         cudatiming.time_whole(run, None, be, repeats=2, warmup=3)
         self.assertEqual(len(calls), 5)
