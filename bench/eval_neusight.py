@@ -127,6 +127,7 @@ import json
 import math
 import os
 import random
+import shlex
 import subprocess
 import sys
 import time
@@ -525,6 +526,7 @@ def main():
                     help="gnntrain --no-descriptors: no descriptor network (held-out GPUs then differ "
                          "only through the prior)")
     ap.add_argument("--val-frac", type=float, default=0.1)
+    ap.add_argument("--gnn-args", default="", help="extra gnntrain options, e.g. '--hidden 128 --head-hidden 128'")
     a = ap.parse_args()
     if a.ensemble < 1:
         ap.error("--ensemble must be at least 1")
@@ -638,7 +640,8 @@ def main():
         cfg_path = os.path.join(wdir, "run_config.json")
         config = {"datasets": datasets, "dataset_mtime": os.path.getmtime(ds_path), "epochs": a.epochs,
                   "seed": seed, "bmm_fc": a.bmm_fc, "val_frac": a.val_frac, "n_e2e_graphs": len(e2e_graphs),
-                  "prior": a.prior, "descriptors": not a.no_descriptors, "featurizer": featurizer_version()}
+                  "prior": a.prior, "descriptors": not a.no_descriptors, "featurizer": featurizer_version(),
+                  "gnn_args": a.gnn_args}
         old = json.load(open(cfg_path)) if os.path.exists(cfg_path) else None
         if old == config and os.path.exists(preds_path) and os.path.exists(model):
             log(f"reusing {model} and {preds_path} (same settings)")
@@ -653,6 +656,7 @@ def main():
                 cmd += ["--prior", a.prior, "--prior-peak", "peak_fp32_gflops", "--prior-bw", "mem_bw_gbs"]
             if a.no_descriptors:
                 cmd.append("--no-descriptors")
+            cmd += shlex.split(a.gnn_args)
             for dev in TRAIN_GPUS + HELD_OUT:
                 cmd += ["--device", dev]
             for dev in HELD_OUT:
