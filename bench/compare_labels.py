@@ -37,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
 import dataset_tables  # noqa: E402  (the one reader of a dataset's labels)
+from evalcommon import spearman  # noqa: E402  (bench/ is first on sys.path)
 
 
 def read_rows(path):
@@ -53,26 +54,6 @@ def stats(pairs):
     return {"n": len(r), "median": float(np.median(r)), "p10": float(np.percentile(r, 10)),
             "p90": float(np.percentile(r, 90)), "mean_abs_ln": float(np.mean(np.abs(np.log(r)))),
             "within10": float(np.mean(np.abs(r - 1) <= 0.1))}
-
-
-def rank(v):
-    """Ranks 0..n-1, ties given their mean rank."""
-    v = np.asarray(v, dtype=float)
-    order = np.argsort(v, kind="mergesort")
-    r = np.empty(len(v))
-    r[order] = np.arange(len(v))
-    for x in np.unique(v):
-        same = v == x
-        if same.sum() > 1:
-            r[same] = r[same].mean()
-    return r
-
-
-def spearman(a, b):
-    ra, rb = rank(a), rank(b)
-    if ra.std() == 0 or rb.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def reference_drift(runlog, whole_pairs):
@@ -123,8 +104,10 @@ def reference_drift(runlog, whole_pairs):
         if keep.sum() < 3:
             continue
         xs, ys = x[keep], y[keep]
+        with np.errstate(invalid="ignore", divide="ignore"):    # constant ranks: rho is NaN
+            rho = spearman(xs, ys)
         print("%s (%d): Spearman rho(ln ref drift, ln second/dataset) %.3f; sd of ln second/dataset %.3f, "
-              "after dividing by the reference drift %.3f" % (name, len(xs), spearman(xs, ys), ys.std(),
+              "after dividing by the reference drift %.3f" % (name, len(xs), rho, ys.std(),
                                                              (ys - xs).std()))
     return 0
 
@@ -152,6 +135,7 @@ def main(argv=None):
     # measured labels of the dataset, by (level, target, graph, node)
     ref = {("node" if n else "graph", t, g, n): float(v) for g, n, d, t, v, _ in rows if d == dev}
     pairs, missing = {}, 0
+    whole = {}                      # graph: (dataset, second) whole-graph latency, for --runlog
     for r in read_rows(a.labels):
         if r["device"] != dev:
             continue
@@ -163,6 +147,8 @@ def main(argv=None):
         w = float(r["value"])
         if v > 0 and w > 0:
             pairs.setdefault((level, r["target"]), []).append((v, w))
+            if level == "graph" and r["target"] == "latency_ms":
+                whole[r["graph"]] = (v, w)
     print("%s vs %s, device %s (%d rows without a measured dataset label skipped)" % (a.labels, a.dataset, dev, missing))
     print("%-6s %-14s %-10s %7s %7s %7s %7s %8s %8s" % ("level", "target", "subset", "n", "median",
                                                       "p10", "p90", "|ln| avg", "in +-10%"))
@@ -178,12 +164,6 @@ def main(argv=None):
                 level, t, name, s["n"], s["median"], s["p10"], s["p90"], s["mean_abs_ln"],
                 100 * s["within10"]))
     if a.runlog:
-        whole = {}
-        for r in read_rows(a.labels):
-            if r["device"] == dev and not r["node"] and r["target"] == "latency_ms":
-                v = ref.get(("graph", "latency_ms", r["graph"], ""))
-                if v is not None and v > 0 and float(r["value"]) > 0:
-                    whole[r["graph"]] = (v, float(r["value"]))
         return reference_drift(a.runlog, whole)
     return 0
 

@@ -3,7 +3,8 @@ running the built tools, rank statistics, HELP's middle-80% rule and the
 ridge and XGBoost baselines.
 
 Imported by eval_help_nb201.py, eval_help_fbnet.py, eval_indevice_nb201.py,
-eval_fbnet_blocks.py and eval_neusight.py (their folder is first on sys.path when they run).
+eval_fbnet_blocks.py, eval_neusight.py and compare_labels.py (their folder is first on sys.path
+when they run).
 """
 import os
 import subprocess

@@ -604,7 +604,7 @@ class CudaPipelineTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr[-3000:])
             # the reference: before the first graph, after every second, after the last; each
             # result names the reference measured last before it
-            log = [json.loads(line) for line in open(os.path.join(out, "runlog.jsonl"))]
+            log = [json.loads(line) for line in read(os.path.join(out, "runlog.jsonl")).splitlines()]
             refs = [r for r in log if r["type"] == "reference"]
             self.assertEqual([r["after"] for r in refs], [0, 2, 4])
             self.assertTrue(all(r["graph"] == "resnet18_b1" and r["ms"] > 0 and r["drift"] >= 0 for r in refs))
@@ -637,7 +637,7 @@ class CudaPipelineTest(unittest.TestCase):
             finally:
                 profile_cuda.Session.measure_ref = saved
             self.assertEqual(rc, 0)
-            log2 = [json.loads(line) for line in open(os.path.join(out2, "runlog.jsonl"))]
+            log2 = [json.loads(line) for line in read(os.path.join(out2, "runlog.jsonl")).splitlines()]
             self.assertEqual([r["after"] for r in log2 if r["type"] == "error"], [0, 2, 4])
             self.assertTrue(all(r.get("reference") for r in log2 if r["type"] == "error"))
             results = [r for r in log2 if r["type"] == "result"]
