@@ -123,8 +123,7 @@ static int prior_tables(batcher *b, const batch_spec *sp, gp_error *err)
                 return gp_errorf(err, "evaluated device %d (model device %d) has no rates for the %s prior", c,
                                  b->model_dev[c], prior_kind_name(sp->prior->kind));
         }
-    int node_any = 0, graph_any = 0;
-    for (int k = 0; k < sp->n_node_t; k++) node_any |= b->node_use_prior[k];
+    int graph_any = 0;
     for (int k = 0; k < sp->n_graph_t; k++) graph_any |= b->graph_use_prior[k];
     const graph_set *s = &b->d->graphs;
     int32_t D = b->n_dev;

@@ -8,7 +8,13 @@
 #ifndef GP_KERNELS_SIMD_H
 #define GP_KERNELS_SIMD_H
 
+#if defined(__clang__)
+/* clang (the fuzzing build, scripts/fuzz.sh) never inlines multiversioned
+ * functions and refuses an explicit noinline beside target_clones */
+#define KERNELS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
 #define KERNELS_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), noinline))
+#endif
 /* For helpers called from KERNELS_CLONES workers: inlined, they compile for
  * the worker's target; left as calls (GCC may at -O2) they run the baseline
  * code, scalar for select-style loops. */
