@@ -50,7 +50,7 @@ int dataset_find_target(const dataset *d, const char *name, int level)
 static const char *level_name(int level) { return level == LABEL_NODE ? "node" : "graph"; }
 
 /* Names become HDF5 link names and CSV/JSON keys: keep them plain. */
-static int check_name(const char *name, const char *what, gp_error *err)
+int dataset_check_name(const char *name, const char *what, gp_error *err)
 {
     if (!name || !name[0]) return gp_errorf(err, "%s: empty name", what);
     if (strlen(name) >= GRAPH_MAX_NAME) return gp_errorf(err, "%s '%.40s...': name too long", what, name);
@@ -65,7 +65,7 @@ static int check_unique(char **names, int32_t n, const char *what, gp_error *err
     if (strmap_init(&m, (size_t)n) != 0) return gp_errorf(err, "out of memory");
     int rc = 0;
     for (int32_t i = 0; i < n && rc == 0; i++) {
-        if (check_name(names[i], what, err) != 0) {
+        if (dataset_check_name(names[i], what, err) != 0) {
             rc = -1;
             break;
         }
@@ -102,7 +102,7 @@ int dataset_validate(const dataset *d, gp_error *err)
         const label_target *lt = &d->targets[t];
         if (lt->level != LABEL_NODE && lt->level != LABEL_GRAPH)
             return gp_errorf(err, "target %d: level %d is neither node (0) nor graph (1)", t, lt->level);
-        if (check_name(lt->name, "target", err) != 0) return -1;
+        if (dataset_check_name(lt->name, "target", err) != 0) return -1;
         for (int32_t u = 0; u < t; u++)
             if (d->targets[u].level == lt->level && strcmp(d->targets[u].name, lt->name) == 0)
                 return gp_errorf(err, "target '%s' (%s): defined twice", lt->name, level_name(lt->level));

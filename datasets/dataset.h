@@ -54,6 +54,12 @@ int64_t dataset_target_rows(const dataset *d, const label_target *t);
 /* Finds a target by name and level, or returns -1. */
 int dataset_find_target(const dataset *d, const char *name, int level);
 
+/* Checks one device, descriptor or target name: non-empty, shorter than
+ * GRAPH_MAX_NAME, without '/', not "." or "..". The message starts with what
+ * and the name ("device 'a/b': ..."). The readers of every format call it,
+ * so that a name dataset_validate would refuse is refused where it is read. */
+int dataset_check_name(const char *name, const char *what, gp_error *err);
+
 /* Checks the whole dataset: graph_set_validate, unique device, descriptor
  * and target names, label values NaN or finite and >= 0, descriptors NaN or
  * finite. Messages name the object ("target 'latency_ms' (graph): row 3

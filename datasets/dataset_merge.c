@@ -27,8 +27,9 @@ static int append_graphs(graph_set *out, const graph_set *src, gp_error *err)
         if (graph_set_begin_graph(out, src->graph_names[g], err) != 0) return -1;
         for (int64_t i = src->node_off[g]; i < src->node_off[g + 1]; i++) {
             const graph_node *n = &src->nodes[i];
-            if (graph_set_add_node(out, src->node_names[i], n, src->in_shapes + n->in_off, n->n_in, err) < 0)
-                return -1;
+            /* no shapes: in_shapes may be NULL, and NULL + 0 is undefined */
+            const tensor_shape *in = n->n_in ? src->in_shapes + n->in_off : NULL;
+            if (graph_set_add_node(out, src->node_names[i], n, in, n->n_in, err) < 0) return -1;
         }
         for (int64_t e = src->edge_off[g]; e < src->edge_off[g + 1]; e++)
             if (graph_set_add_edge(out, src->edge_src[e], src->edge_dst[e], err) != 0) return -1;

@@ -183,6 +183,10 @@ int devices_csv_read(dataset *d, const char *path, gp_error *err)
             gp_errorf(err, "%s:1: column %d has an empty name", path, j + 2);
             goto done;
         }
+        if (dataset_check_name(fields[j + 1], "descriptor", err) != 0) {
+            gp_error_prefix(err, "%s:1", path);
+            goto done;
+        }
         for (int k = 0; k < j; k++)
             if (strcmp(desc[k], fields[j + 1]) == 0) {
                 gp_errorf(err, "%s:1: column '%s' appears twice", path, fields[j + 1]);
@@ -202,6 +206,10 @@ int devices_csv_read(dataset *d, const char *path, gp_error *err)
         }
         if (!fields[0][0]) {
             gp_errorf(err, "%s:%lld: column 'device': empty name", path, (long long)l + 1);
+            goto done;
+        }
+        if (dataset_check_name(fields[0], "device", err) != 0) {
+            gp_error_prefix(err, "%s:%lld", path, (long long)l + 1);
             goto done;
         }
         int64_t prev;
@@ -377,12 +385,20 @@ int labels_csv_read(dataset *d, const char *path, gp_error *err)
                 gp_errorf(err, "%s:%lld: column 'device': '%s' is not in the device table", path, ln, dname);
                 goto done;
             }
+            if (dataset_check_name(dname, "device", err) != 0) {
+                gp_error_prefix(err, "%s:%lld", path, ln);
+                goto done;
+            }
             dev = n_dev;
             if (!(dev_names[n_dev] = dup_str(dname)) || strmap_put(&devices, dname, dev, NULL) < 0) goto oom;
             n_dev++;
         }
-        if (!tname[0] || strchr(tname, '/') || !strcmp(tname, ".") || !strcmp(tname, "..")) {
-            gp_errorf(err, "%s:%lld: column 'target': '%s' is empty or contains '/'", path, ln, tname);
+        if (!tname[0]) {
+            gp_errorf(err, "%s:%lld: column 'target': empty", path, ln);
+            goto done;
+        }
+        if (dataset_check_name(tname, "target", err) != 0) {
+            gp_error_prefix(err, "%s:%lld", path, ln);
             goto done;
         }
         snprintf(key, sizeof key, "%d\x1f%s", level, tname);

@@ -887,7 +887,8 @@ static int append_set(graph_set *s, graph_set *tmp, gp_error *err)
         if (graph_set_begin_graph(s, tmp->graph_names[g], err)) goto fail;
         for (int64_t v = tmp->node_off[g]; v < tmp->node_off[g + 1]; v++) {
             const graph_node *a = &tmp->nodes[v];
-            if (graph_set_add_node(s, tmp->node_names[v], a, tmp->in_shapes + a->in_off, a->n_in, err) < 0)
+            if (graph_set_add_node(s, tmp->node_names[v], a, a->n_in ? tmp->in_shapes + a->in_off : NULL, a->n_in,
+                                   err) < 0)
                 goto fail;
         }
         for (int64_t e = tmp->edge_off[g]; e < tmp->edge_off[g + 1]; e++)

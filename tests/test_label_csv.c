@@ -122,7 +122,14 @@ static const struct {
     {"graph,node,device,target,value\na,,cpu,t,3ms\n", "'3ms' is not a number"},
     {"graph,node,device,target,value\na,,,t,1\n", "column 'device': empty"},
     {"graph,node,device,target,value\na,,cpu,,1\n", "column 'target'"},
-    {"graph,node,device,target,value\na,,cpu,x/y,1\n", "contains '/'"},
+    {"graph,node,device,target,value\na,,cpu,x/y,1\n", ":2: target 'x/y': name may not contain '/'"},
+    /* names dataset_validate refuses are refused where they are read (found by tests/fuzz) */
+    {"graph,node,device,target,value\na,,cs/,t,1\n", ":2: device 'cs/': name may not contain '/'"},
+    {"graph,node,device,target,value\na,,..,t,1\n", ":2: device '..': name may not"},
+    {"graph,node,device,target,value\na,,cpu,"
+     "tttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt"
+     "tttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt"
+     "tttttttttttttttttttttttttttttttttttttttttttttttttttttttt,1\n", ":2: column 4: control character or longer than 255"},
     {"graph,node,device,target,value\na,,cpu,t,1\na,,cpu,t,2\n", ":3: graph 'a', device 'cpu', target 't' already given on line 2"},
     {"graph,node,device,target,value,unit\na,,cpu,t,1,ms\nb,,cpu,t,2,s\n", ":3: column 'unit': 's' differs from 'ms'"},
     {"graph,node,device,target,value\na,,cpu,t\n", ":2: 4 fields, the header has 5"},
@@ -174,6 +181,12 @@ START_TEST(test_files_hostile)
     dp = write_tmp("dev.csv", "device,peak\n", 0);
     ck_assert_int_lt(devices_csv_read(&d, dp, &err), 0);
     ck_assert_ptr_nonnull(strstr(err.msg, "no devices"));
+    dp = write_tmp("dev.csv", "device,peak\na/b,1\n", 0);
+    ck_assert_int_lt(devices_csv_read(&d, dp, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "dev.csv:2: device 'a/b': name may not contain '/'"));
+    dp = write_tmp("dev.csv", "device,peak/s\ncpu,1\n", 0);
+    ck_assert_int_lt(devices_csv_read(&d, dp, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "dev.csv:1: descriptor 'peak/s': name may not contain '/'"));
     ck_assert_int_eq(d.n_devices, 0);
     dataset_free(&d);
 }
