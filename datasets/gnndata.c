@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "../common/atomic_file.h"
+#include "../common/watchdog.h"
 #include "../graph/featurize.h"
 #include "../graph/graph_json.h"
 #include "dataset.h"
@@ -36,7 +37,9 @@ static const char USAGE[] =
     "  export DATASET.h5 -o OUT.jsonl [--graph NAME]...\n"
     "      Write graphs back as JSON Lines (all graphs, or the named ones).\n"
     "\n"
-    "Run 'gnndata <command> --help' for the same text. Exit status: 0 ok, 1 bad data, 2 bad usage.\n";
+    "Run 'gnndata <command> --help' for the same text. Exit status: 0 ok, 1 bad data, 2 bad usage.\n"
+    "Environment: GNNPERF_LOAD_TIMEOUT=SECONDS stops a dataset read that takes longer (default 60 s\n"
+    "plus 1 s per MB; 0: never), as a corrupt file can make libhdf5 loop forever.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -153,7 +156,7 @@ static int cmd_validate(int argc, char **argv)
         dataset d;
         dataset_init(&d);
         n++;
-        if (dataset_read_h5(&d, argv[i], &err) != 0) {
+        if (WATCHED(argv[i], dataset_read_h5(&d, argv[i], &err)) != 0) {
             fail(&err);
             bad++;
             continue;
@@ -189,7 +192,7 @@ static int cmd_summary(int argc, char **argv)
     gp_error err;
     dataset d;
     dataset_init(&d);
-    if (dataset_read_h5(&d, argv[0], &err) != 0) return fail(&err);
+    if (WATCHED(argv[0], dataset_read_h5(&d, argv[0], &err)) != 0) return fail(&err);
     const graph_set *s = &d.graphs;
 
     printf("dataset      %s\n", argv[0]);
@@ -294,7 +297,7 @@ static int cmd_export(int argc, char **argv)
     atomic_file af;
     FILE *f = NULL;
     int rc = 1;
-    if (dataset_read_h5(&d, in, &err) != 0) goto done;
+    if (WATCHED(in, dataset_read_h5(&d, in, &err)) != 0) goto done;
     for (int k = 0; k < n_names; k++)
         if (graph_set_find(&d.graphs, names[k]) < 0) {
             gp_errorf(&err, "%s: no graph named '%s'", in, names[k]);
@@ -338,6 +341,7 @@ done:
 
 int main(int argc, char **argv)
 {
+    watchdog_program("gnndata");
     if (argc < 2 || is_help(argv[1])) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

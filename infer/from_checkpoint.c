@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/watchdog.h"
+
 int checkpoint_targets_in(const checkpoint_meta *m, const dataset *d, int *node_t, int *graph_t, gp_error *err)
 {
     if (m->n_node_t > BATCH_MAX_TARGETS || m->n_graph_t > BATCH_MAX_TARGETS)
@@ -149,7 +151,7 @@ static int predict_plain(const char *path, const checkpoint_meta *meta, const da
     if (batcher_init(&b, d, &bs, err) != 0) goto out;
     if (inspect) inspect->fn(&b, inspect->ctx);
     if (model_build(m, &meta->cfg, &b.lim, err) != 0) goto out;
-    if (checkpoint_read_params(path, &m->params, 0, err) != 0) goto out;
+    if (WATCHED(path, checkpoint_read_params(path, &m->params, 0, err)) != 0) goto out;
     if (!ids) {
         n = d->graphs.n_graphs;
         if (!(all = malloc((size_t)(n + 1) * sizeof(int64_t)))) {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../common/atomic_file.h"
+#include "../common/watchdog.h"
 #include "../common/rng.h"
 #include "../datasets/batch.h"
 #include "../gnn/checkpoint.h"
@@ -55,7 +56,9 @@ static const char USAGE[] =
     "  --seed N             (default 1)\n"
     "  --metrics FILE       the test metrics as JSON\n"
     "  --threads N          (default: all cores)\n"
-    "  -q, --quiet\n";
+    "  -q, --quiet\n"
+    "Environment: GNNPERF_LOAD_TIMEOUT=SECONDS stops a dataset or checkpoint read that takes longer\n"
+    "(default 60 s plus 1 s per MB; 0: never), as a corrupt file can make libhdf5 loop forever.\n";
 
 typedef struct opts {
     const char *checkpoint, *dataset, *device, *output, *shot_graphs, *test_graphs, *metrics, *method;
@@ -216,6 +219,7 @@ fail:
 
 int main(int argc, char **argv)
 {
+    watchdog_program("gnnadapt");
     opts o;
     int prc = parse(&o, argc, argv);
     if (prc) return prc == 1 ? 0 : 2;
@@ -251,8 +255,8 @@ int main(int argc, char **argv)
     double *src_rates = NULL, *Y = NULL;
     unsigned char src_node_pf[BATCH_MAX_TARGETS], src_graph_pf[BATCH_MAX_TARGETS];
 
-    if (checkpoint_read_meta(o.checkpoint, &meta, &err) != 0) goto done;
-    if (dataset_read_h5(&d, o.dataset, &err) != 0) goto done;
+    if (WATCHED(o.checkpoint, checkpoint_read_meta(o.checkpoint, &meta, &err)) != 0) goto done;
+    if (WATCHED(o.dataset, dataset_read_h5(&d, o.dataset, &err)) != 0) goto done;
     int32_t col = -1;
     for (int32_t k = 0; k < d.n_devices; k++)
         if (!strcmp(d.device_names[k], o.device)) col = k;
@@ -439,7 +443,7 @@ int main(int argc, char **argv)
         if (b_src.lim.max_devices > lim.max_devices) lim.max_devices = b_src.lim.max_devices;
     }
     if (model_build(&old_m, &meta.cfg, &lim, &err) != 0 ||
-        checkpoint_read_params(o.checkpoint, &old_m.params, 0, &err) != 0)
+        WATCHED(o.checkpoint, checkpoint_read_params(o.checkpoint, &old_m.params, 0, &err)) != 0)
         goto done;
     model_config cfg = meta.cfg;
     cfg.n_devices = n_new;

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "../common/atomic_file.h"
+#include "../common/watchdog.h"
 #include "../datasets/batch.h"
 #include "../datasets/dataset_merge.h"
 #include "../gnn/checkpoint.h"
@@ -51,7 +52,9 @@ static const char USAGE[] =
     "  --kernels K          auto (default), jit or blas: libxsmm JIT kernels pay a start-up\n"
     "                       cost (about 10 ms) that only large inputs win back; auto uses\n"
     "                       them from 5,000 node-device pairs on (blas differs in the last bits)\n"
-    "  -q, --quiet          no warnings or metrics on standard error\n";
+    "  -q, --quiet          no warnings or metrics on standard error\n"
+    "Environment: GNNPERF_LOAD_TIMEOUT=SECONDS stops a dataset or checkpoint read that takes longer\n"
+    "(default 60 s plus 1 s per MB; 0: never), as a corrupt file can make libhdf5 loop forever.\n";
 
 typedef struct opts {
     const char *checkpoint;
@@ -182,7 +185,7 @@ static int load_inputs(dataset *d, const opts *o, gp_error *err)
     for (int i = 0; i < o->n_inputs; i++) {
         if (!(ends_with(o->inputs[i], ".h5") || ends_with(o->inputs[i], ".hdf5"))) continue;
         dataset h;
-        if (dataset_read_h5(&h, o->inputs[i], err) != 0) {
+        if (WATCHED(o->inputs[i], dataset_read_h5(&h, o->inputs[i], err)) != 0) {
             dataset_free(d);
             return -1;
         }
@@ -459,6 +462,7 @@ static int predict_member(const opts *o, const char *path, const checkpoint_meta
 
 int main(int argc, char **argv)
 {
+    watchdog_program("gnnpredict");
     phase(NULL);
     opts o;
     int prc = parse(&o, argc, argv);
@@ -478,7 +482,7 @@ int main(int argc, char **argv)
     int32_t model_dev[MAX_DEV], data_dev[MAX_DEV], n_dev = 0;
     char *dev_names[MAX_DEV];
 
-    if (checkpoint_read_meta(o.checkpoint, &meta, &err) != 0) {
+    if (WATCHED(o.checkpoint, checkpoint_read_meta(o.checkpoint, &meta, &err)) != 0) {
         hint = "the first argument must be a checkpoint written by gnntrain";
         memset(&meta, 0, sizeof meta);
         goto done;
@@ -545,7 +549,7 @@ int main(int argc, char **argv)
             predictions pk;
             memset(&mm, 0, sizeof mm);
             memset(&pk, 0, sizeof pk);
-            if (checkpoint_read_meta(o.members[k], &mk, &err) != 0) {
+            if (WATCHED(o.members[k], checkpoint_read_meta(o.members[k], &mk, &err)) != 0) {
                 hint = "--ensemble takes checkpoints written by gnntrain";
                 goto done;
             }

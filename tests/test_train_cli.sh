@@ -646,6 +646,16 @@ PY
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --device nope 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "knows: synth_fast, synth_slow" "$WORK/err.txt" && ok || bad "unknown device"
 "$BUILD/gnnpredict" "$WORK/d.h5" "$WORK/one.json" 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "expected 'gnnperf-checkpoint'" "$WORK/err.txt" && ok || bad "dataset as checkpoint"
 test ! -e "$WORK/x.h5" && ok || bad "failed runs left an output"
+# A checkpoint on which libhdf5 1.10.8 loops forever (found by scripts/fuzz.sh): the load
+# deadline (common/watchdog.h) stops gnnpredict, gnnadapt and gnntrain --init with a message.
+HANG="$ROOT/tests/data/cli/checkpoint_heap_loop.h5"
+GNNPERF_LOAD_TIMEOUT=1 "$BUILD/gnnpredict" "$HANG" "$WORK/one.json" -o "$WORK/x.csv" 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "checkpoint_heap_loop.h5: still reading after 1 s" "$WORK/err.txt" && ok || bad "gnnpredict on a looping checkpoint"
+GNNPERF_LOAD_TIMEOUT=1 "$BUILD/gnnadapt" "$HANG" "$WORK/d.h5" --device synth_slow -o "$WORK/x.h5" 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "still reading after 1 s" "$WORK/err.txt" && ok || bad "gnnadapt on a looping checkpoint"
+GNNPERF_LOAD_TIMEOUT=1 "$BUILD/gnntrain" "$WORK/d.h5" --init "$HANG" -o "$WORK/x.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "still reading after 1 s" "$WORK/err.txt" && ok || bad "gnntrain --init on a looping checkpoint"
+test ! -e "$WORK/x.h5" && test ! -e "$WORK/x.csv" && ok || bad "stopped loads left an output"
 
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../common/atomic_file.h"
+#include "../common/watchdog.h"
 #include "../common/rng.h"
 #include "../datasets/batch.h"
 #include "../datasets/dataset.h"
@@ -296,7 +297,7 @@ static int setup(run *r, gp_error *err)
     /* Data. */
     for (int i = 0; i < o->n_datasets; i++) {
         dataset d;
-        if (dataset_read_h5(&d, o->datasets[i], err) != 0) return -1;
+        if (WATCHED(o->datasets[i], dataset_read_h5(&d, o->datasets[i], err)) != 0) return -1;
         if (i == 0) {
             r->data = d;
             continue;
@@ -309,7 +310,7 @@ static int setup(run *r, gp_error *err)
     /* Fine-tuning: the architecture, the prior and the target scales are
      * the init checkpoint's, so that its parameters mean what they meant. */
     if (o->init_path) {
-        if (checkpoint_read_meta(o->init_path, &r->init, err) != 0) return -1;
+        if (WATCHED(o->init_path, checkpoint_read_meta(o->init_path, &r->init, err)) != 0) return -1;
         r->have_init = 1;
         uint64_t seed = o->model.seed;
         o->model = r->init.cfg;
@@ -482,7 +483,7 @@ static int setup(run *r, gp_error *err)
      * size) off the head's bias. A target with a prior needs no shift: its
      * nodes' prior shares sum to 1. */
     if (r->have_init) {
-        if (checkpoint_read_params(o->init_path, &r->m.params, 0, err) != 0) return -1;
+        if (WATCHED(o->init_path, checkpoint_read_params(o->init_path, &r->m.params, 0, err)) != 0) return -1;
     } else if (cfg.pool == POOL_ADDITIVE && cfg.n_graph_targets && r->sp.n[PART_TRAIN] > 0) {
         double nodes = 0.0;
         int64_t n_train = r->sp.n[PART_TRAIN];
@@ -532,6 +533,7 @@ static void format_eta(char *buf, size_t n, double s)
 
 int main(int argc, char **argv)
 {
+    watchdog_program("gnntrain");
     run r;
     memset(&r, 0, sizeof r);
     int prc = train_options_parse(&r.opt, argc, argv);
@@ -552,7 +554,7 @@ int main(int argc, char **argv)
     double best = INFINITY;
     if (o->resume) {
         checkpoint_meta meta;
-        if (checkpoint_read_meta(r.state_path, &meta, &err) != 0) {
+        if (WATCHED(r.state_path, checkpoint_read_meta(r.state_path, &meta, &err)) != 0) {
             run_free(&r);
             return die(&err, "--resume needs the .state.h5 file a previous gnntrain run with the same -o wrote");
         }
@@ -568,16 +570,16 @@ int main(int argc, char **argv)
             run_free(&r);
             return die(&err, "resume with exactly the same command line and datasets");
         }
-        if (checkpoint_read_params(r.state_path, &r.m.params, 1, &err) != 0 ||
+        if (WATCHED(r.state_path, checkpoint_read_params(r.state_path, &r.m.params, 1, &err)) != 0 ||
             ((best_epoch >= 0 || (r.have_init && isfinite(best))) &&
-             checkpoint_read_params(o->output, &r.m.params, 0, &err) != 0)) {
+             WATCHED(o->output, checkpoint_read_params(o->output, &r.m.params, 0, &err)) != 0)) {
             run_free(&r);
             return die(&err, NULL);
         }
         /* The output holds the best parameters: keep them, then restore the
          * latest state. */
         memcpy(r.best_params, r.m.params.value, (size_t)r.m.params.size * sizeof(float));
-        if (checkpoint_read_params(r.state_path, &r.m.params, 1, &err) != 0) {
+        if (WATCHED(r.state_path, checkpoint_read_params(r.state_path, &r.m.params, 1, &err)) != 0) {
             run_free(&r);
             return die(&err, NULL);
         }

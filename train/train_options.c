@@ -65,7 +65,9 @@ static const char USAGE[] =
     "  --log FILE              one JSON object per epoch (JSON Lines)\n"
     "  --metrics FILE          the final test metrics as JSON\n"
     "  --predictions FILE      the test graphs' predictions as CSV (gnnpredict --format csv layout)\n"
-    "  -q, --quiet             no progress lines\n";
+    "  -q, --quiet             no progress lines\n"
+    "Environment: GNNPERF_LOAD_TIMEOUT=SECONDS stops a dataset or checkpoint read that takes longer\n"
+    "(default 60 s plus 1 s per MB; 0: never), as a corrupt file can make libhdf5 loop forever.\n";
 
 static int bad(const char *fmt, const char *a)
 {
