@@ -37,9 +37,10 @@ static const char USAGE[] =
     "  export DATASET.h5 -o OUT.jsonl [--graph NAME]...\n"
     "      Write graphs back as JSON Lines (all graphs, or the named ones).\n"
     "\n"
-    "Run 'gnndata <command> --help' for the same text. Exit status: 0 ok, 1 bad data, 2 bad usage.\n"
-    "Environment: GNNPERF_LOAD_TIMEOUT=SECONDS stops a dataset read that takes longer (default 60 s\n"
-    "plus 1 s per MB; 0: never), as a corrupt file can make libhdf5 loop forever.\n";
+    "Run 'gnndata <command> --help' for the same text. Exit status: 0 ok, 1 bad data, 2 bad usage,\n"
+    "3 a crash while reading a dataset (a corrupt file, or a bug).\n"
+    "Environment: GNNPERF_LOAD_TIMEOUT=SECONDS stops the run when reading one dataset takes longer\n"
+    "(default 60 s plus 1 s per MB; 0: never), as a corrupt file can make libhdf5 loop forever.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {

@@ -57,8 +57,9 @@ static const char USAGE[] =
     "  --metrics FILE       the test metrics as JSON\n"
     "  --threads N          (default: all cores)\n"
     "  -q, --quiet\n"
-    "Environment: GNNPERF_LOAD_TIMEOUT=SECONDS stops a dataset or checkpoint read that takes longer\n"
-    "(default 60 s plus 1 s per MB; 0: never), as a corrupt file can make libhdf5 loop forever.\n";
+    "Environment: GNNPERF_LOAD_TIMEOUT=SECONDS stops the run when reading one dataset or checkpoint\n"
+    "takes longer (default 60 s plus 1 s per MB; 0: never), as a corrupt file can make libhdf5 loop\n"
+    "forever (exit status 1); a crash while reading one exits with status 3.\n";
 
 typedef struct opts {
     const char *checkpoint, *dataset, *device, *output, *shot_graphs, *test_graphs, *metrics, *method;

@@ -108,13 +108,21 @@ export GNNPERF_LOAD_TIMEOUT=1
 run 1 "hdf5_heap_loop.h5: still reading after 1 s" validate "$CLI/hdf5_heap_loop.h5"
 run 1 "hdf5_heap_loop.h5: still reading" export "$CLI/hdf5_heap_loop.h5" -o "$WORK/hang.jsonl"
 check "a stopped export leaves nothing" test ! -e "$WORK/hang.jsonl"
+check "a stopped export leaves no temporary" no_temporaries "$WORK"
 unset GNNPERF_LOAD_TIMEOUT
-# One on which it copies out of bounds and faults: a message, status 1, not a core dump.
-# (AddressSanitizer reports the bad copy inside libhdf5 before any signal, so only the
-# release build can run it.)
+# One on which it copies out of bounds and faults: a message and status 3, not a core dump.
+# (AddressSanitizer reports the bad copy inside libhdf5 before any signal, and the guard
+# leaves crash signals to it, so only the release build can run this.)
 if [ "$SANITIZED" != 1 ]; then
-    run 1 "hdf5_heap_crash.h5: the reader crashed on this file" validate "$CLI/hdf5_heap_crash.h5"
+    run 3 "hdf5_heap_crash.h5: crashed while reading this file" validate "$CLI/hdf5_heap_crash.h5"
+    GNNPERF_LOAD_TIMEOUT=0 "$GNNDATA" validate "$CLI/hdf5_heap_crash.h5" >/dev/null 2>&1
+    check "the crash guard stays without a deadline" test $? -eq 3
 fi
+# Results of files read before a stopped one are not lost (stdio is flushed before each read).
+GNNPERF_LOAD_TIMEOUT=1 "$GNNDATA" validate "$DATA/h5/valid.h5" "$CLI/hdf5_heap_loop.h5" >"$WORK/v.txt" 2>/dev/null
+check "validate keeps earlier results when a later read is stopped" grep -q "valid.h5: ok" "$WORK/v.txt"
+GNNPERF_LOAD_TIMEOUT=abc "$GNNDATA" validate "$DATA/h5/valid.h5" >"$WORK/v.txt" 2>&1
+check "a malformed GNNPERF_LOAD_TIMEOUT is warned about" grep -q "GNNPERF_LOAD_TIMEOUT='abc' is not a number" "$WORK/v.txt"
 
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -66,8 +66,9 @@ static const char USAGE[] =
     "  --metrics FILE          the final test metrics as JSON\n"
     "  --predictions FILE      the test graphs' predictions as CSV (gnnpredict --format csv layout)\n"
     "  -q, --quiet             no progress lines\n"
-    "Environment: GNNPERF_LOAD_TIMEOUT=SECONDS stops a dataset or checkpoint read that takes longer\n"
-    "(default 60 s plus 1 s per MB; 0: never), as a corrupt file can make libhdf5 loop forever.\n";
+    "Environment: GNNPERF_LOAD_TIMEOUT=SECONDS stops the run when reading one dataset or checkpoint\n"
+    "takes longer (default 60 s plus 1 s per MB; 0: never), as a corrupt file can make libhdf5 loop\n"
+    "forever (exit status 1); a crash while reading one exits with status 3.\n";
 
 static int bad(const char *fmt, const char *a)
 {
