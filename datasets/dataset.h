@@ -56,8 +56,9 @@ int dataset_find_target(const dataset *d, const char *name, int level);
 
 /* Checks one device, descriptor or target name: non-empty, shorter than
  * GRAPH_MAX_NAME, without '/', not "." or "..". The message starts with what
- * and the name ("device 'a/b': ..."). The readers of every format call it,
- * so that a name dataset_validate would refuse is refused where it is read. */
+ * and the name ("device 'a/b': ..."). dataset_validate applies it to every
+ * name (the HDF5 reader validates what it reads); the CSV readers call it
+ * themselves, so that such a name is refused with its file and line. */
 int dataset_check_name(const char *name, const char *what, gp_error *err);
 
 /* Checks the whole dataset: graph_set_validate, unique device, descriptor

@@ -15,6 +15,7 @@ void fuzz_check_dataset_file(const char *path, int verbose)
 {
     dataset d;
     gp_error err;
+    gp_error_clear(&err);
     if (dataset_read_h5(&d, path, &err) != 0) {
         if (verbose)
             fprintf(stderr, "refused: %s\n", err.msg);

@@ -64,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gp_error err;
     if (graph_json_parse(&s, BASE_GRAPH, strlen(BASE_GRAPH), "base", &err) != 0)
         fuzz_fail("the base graph is refused: %s", err.msg);
+    gp_error_clear(&err);
     int rc = graph_json_parse(&s, (const char *)data, size, "fuzz.json", &err);
     if (rc != 0) {
         if (s.n_graphs != 1 || s.n_nodes != 3 || s.n_edges != 2 || strcmp(s.graph_names[0], "fuzz_base") != 0)

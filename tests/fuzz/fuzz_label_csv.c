@@ -49,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *dev_path = fuzz_scratch_file(".devices.csv", data, (size_t)(sep - data) + 1);
         if (!dev_path)
             goto done;
+        gp_error_clear(&err);
         if (devices_csv_read(&d, dev_path, &err) != 0) {
             if (d.n_devices != 0 || d.n_descriptors != 0 || err.msg[0] == '\0')
                 fuzz_fail("a refused device table changed the dataset or left no message");
@@ -61,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *lab_path = fuzz_scratch_file(".labels.csv", labels, labels_size);
     if (!lab_path)
         goto done;
+    gp_error_clear(&err);
     if (labels_csv_read(&d, lab_path, &err) != 0) {
         if (d.n_targets != 0 || d.n_devices != devices_before || err.msg[0] == '\0')
             fuzz_fail("a refused label table changed the dataset (%d targets, %d devices) or left no message",

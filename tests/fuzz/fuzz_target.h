@@ -39,7 +39,8 @@ static inline void fuzz_fail(const char *fmt, ...)
 /* Writes size bytes to a scratch file of this process (created on first use
  * under $TMPDIR or /tmp, removed at exit) and returns its path, or NULL when
  * the file cannot be written (the harness then skips the input). For loaders
- * that read only from a path. suffix distinguishes several files. */
+ * that read only from a path. suffix distinguishes several files (at most 8
+ * per process). Files are left behind when the process dies by a signal. */
 const char *fuzz_scratch_file(const char *suffix, const uint8_t *data, size_t size);
 
 #endif

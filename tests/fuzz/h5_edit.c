@@ -59,6 +59,7 @@ static const char *const STRING_VALUES[] = {"", "/", "..", ".", "a/b", "x", "cnn
 /* Element buffer of any class: int64, double or char* (vlen strings). */
 typedef struct values {
     H5T_class_t cls;
+    hid_t ftype; /* the object's type in the file (kept unless the class changes) */
     int rank;
     hsize_t dims[4];
     size_t n;
@@ -83,6 +84,8 @@ static void free_values(values *v)
         for (size_t i = 0; i < v->n; i++) free(((char **)v->buf)[i]);
     free(v->buf);
     v->buf = NULL;
+    if (v->ftype >= 0) H5Tclose(v->ftype);
+    v->ftype = -1;
 }
 
 /* Reads a dataset or attribute (attr >= 0) into v; strings are strdup'd. */
@@ -91,7 +94,7 @@ static int read_values(hid_t obj, int is_attr, values *v)
     hid_t ft = is_attr ? H5Aget_type(obj) : H5Dget_type(obj);
     hid_t sp = is_attr ? H5Aget_space(obj) : H5Dget_space(obj);
     v->cls = H5Tget_class(ft);
-    H5Tclose(ft);
+    v->ftype = ft;
     v->rank = H5Sget_simple_extent_ndims(sp);
     if (v->rank < 0 || v->rank > 4 || (v->cls != H5T_INTEGER && v->cls != H5T_FLOAT && v->cls != H5T_STRING)) {
         H5Sclose(sp);
@@ -118,16 +121,61 @@ static int read_values(hid_t obj, int is_attr, values *v)
     return 0;
 }
 
-/* Replaces the object by one of v's class, rank and dimensions holding v. */
-static void write_values(hid_t file, const char *path, const char *attr, const values *v)
+/* Copies one attribute to the object *to (H5Aiterate2 callback), in its own type. */
+static herr_t copy_attr(hid_t loc, const char *name, const H5A_info_t *info, void *to)
+{
+    (void)info;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return 0;
+    hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    void *buf = calloc(n > 0 ? (size_t)n : 1, H5Tget_size(t));
+    if (buf && H5Aread(a, t, buf) >= 0) {
+        hid_t b = H5Acreate2(*(hid_t *)to, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+        if (b >= 0) {
+            H5Awrite(b, t, buf);
+            H5Aclose(b);
+        }
+        H5Dvlen_reclaim(t, sp, H5P_DEFAULT, buf); /* variable-length strings; a no-op otherwise */
+    }
+    free(buf);
+    H5Tclose(t);
+    H5Sclose(sp);
+    H5Aclose(a);
+    return 0;
+}
+
+/* Writes v into the existing object (same type and shape: a "set" edit). */
+static void write_in_place(hid_t file, const char *path, const char *attr, const values *v)
+{
+    hid_t mt = mem_type(v->cls);
+    if (attr) {
+        hid_t a = H5Aopen_by_name(file, path, attr, H5P_DEFAULT, H5P_DEFAULT);
+        if (a >= 0) {
+            H5Awrite(a, mt, v->buf);
+            H5Aclose(a);
+        }
+    } else {
+        hid_t ds = H5Dopen2(file, path, H5P_DEFAULT);
+        if (ds >= 0) {
+            if (v->n) H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v->buf);
+            H5Dclose(ds);
+        }
+    }
+    H5Tclose(mt);
+}
+
+/* Replaces the object by one of v's type (v->ftype, or a 64-bit type of a
+ * new class), rank and dimensions holding v. A dataset keeps its attributes
+ * (vocabulary, unit, ...): the reader would otherwise refuse it for their
+ * absence before looking at the edit. */
+static void write_values(hid_t file, const char *path, const char *attr, const values *v, int new_class)
 {
     hid_t sp = v->rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(v->rank, v->dims, NULL);
-    hid_t ft = v->cls == H5T_INTEGER ? H5Tcopy(H5T_STD_I32LE) : v->cls == H5T_FLOAT ? H5Tcopy(H5T_IEEE_F32LE)
-                                                                                   : mem_type(H5T_STRING);
-    if (v->cls == H5T_INTEGER && strstr(path, "offsets")) {
-        H5Tclose(ft);
-        ft = H5Tcopy(H5T_STD_I64LE);
-    }
+    hid_t ft = !new_class ? H5Tcopy(v->ftype)
+               : v->cls == H5T_INTEGER ? H5Tcopy(H5T_STD_I64LE)
+               : v->cls == H5T_FLOAT   ? H5Tcopy(H5T_IEEE_F64LE)
+                                       : mem_type(H5T_STRING);
     hid_t mt = mem_type(v->cls);
     if (attr) {
         hid_t o = H5Oopen(file, path, H5P_DEFAULT);
@@ -141,11 +189,19 @@ static void write_values(hid_t file, const char *path, const char *attr, const v
             H5Oclose(o);
         }
     } else {
-        H5Ldelete(file, path, H5P_DEFAULT);
-        hid_t ds = H5Dcreate2(file, path, ft, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        char tmp[200];
+        snprintf(tmp, sizeof tmp, "%s.fuzznew", path);
+        hid_t ds = H5Dcreate2(file, tmp, ft, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (ds >= 0) {
             if (v->n) H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v->buf);
+            hid_t old = H5Oopen(file, path, H5P_DEFAULT);
+            if (old >= 0) {
+                H5Aiterate2(old, H5_INDEX_NAME, H5_ITER_INC, NULL, copy_attr, &ds);
+                H5Oclose(old);
+            }
             H5Dclose(ds);
+            H5Ldelete(file, path, H5P_DEFAULT);
+            H5Lmove(file, tmp, file, path, H5P_DEFAULT, H5P_DEFAULT);
         }
     }
     H5Tclose(mt);
@@ -188,6 +244,7 @@ static void apply_edit(hid_t file, reader *r)
     if (o < 0) return; /* deleted by an earlier edit */
     values v;
     memset(&v, 0, sizeof v);
+    v.ftype = -1;
     int rc = read_values(o, attr != NULL, &v);
     if (attr) H5Aclose(o);
     else H5Dclose(o);
@@ -207,7 +264,10 @@ static void apply_edit(hid_t file, reader *r)
             char **s = (char **)grown;
             for (size_t i = 0; i < n; i++) s[i] = strdup(i < v.n && s[i] ? s[i] : "new");
         }
+        hid_t keep = v.ftype;
+        v.ftype = -1;
         free_values(&v);
+        v.ftype = keep;
         v.buf = grown;
         v.n = n;
         v.dims[0] = len;
@@ -221,7 +281,10 @@ static void apply_edit(hid_t file, reader *r)
                 ((int64_t *)b)[i] = isfinite(x) && fabs(x) < 1e15 ? (int64_t)x : -1;
             } else ((int64_t *)b)[i] = (int64_t)i;
         }
+        hid_t keep = v.ftype;
+        v.ftype = -1;
         free_values(&v);
+        v.ftype = keep;
         v.buf = b;
         v.cls = to;
     } else if (op == 4) { /* flatten, or a trailing dimension of 1 */
@@ -232,7 +295,8 @@ static void apply_edit(hid_t file, reader *r)
             v.dims[v.rank++] = 1;
         }
     }
-    write_values(file, path, attr, &v);
+    if (op == 0) write_in_place(file, path, attr, &v);
+    else write_values(file, path, attr, &v, op == 3);
     free_values(&v);
 }
 

@@ -72,21 +72,24 @@ static int run_dir(const char *dir, long *count)
     }
     char **names = NULL;
     size_t n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
+    int rc = 0;
+    for (struct dirent *e; rc == 0 && (e = readdir(d));) {
         if (e->d_name[0] == '.')
             continue;
         char **grown = realloc(names, (n + 1) * sizeof *names);
-        if (!grown)
-            break;
-        names = grown;
         size_t len = strlen(dir) + strlen(e->d_name) + 2;
-        if (!(names[n] = malloc(len)))
+        if (grown)
+            names = grown;
+        if (!grown || !(names[n] = malloc(len))) {
+            fprintf(stderr, "replay: out of memory listing %s\n", dir);
+            rc = -1;
             break;
+        }
         snprintf(names[n++], len, "%s/%s", dir, e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
-    int rc = 0;
+    if (n)
+        qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         if (rc == 0 && stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {
