@@ -78,12 +78,18 @@ static hid_t mem_type(H5T_class_t cls)
 
 static size_t elem_size(H5T_class_t cls) { return cls == H5T_STRING ? sizeof(char *) : 8; }
 
-static void free_values(values *v)
+/* Frees v's elements and puts buf (of v's new class) in their place; the file type stays. */
+static void replace_elements(values *v, void *buf)
 {
     if (v->cls == H5T_STRING && v->buf)
         for (size_t i = 0; i < v->n; i++) free(((char **)v->buf)[i]);
     free(v->buf);
-    v->buf = NULL;
+    v->buf = buf;
+}
+
+static void free_values(values *v)
+{
+    replace_elements(v, NULL);
     if (v->ftype >= 0) H5Tclose(v->ftype);
     v->ftype = -1;
 }
@@ -264,11 +270,7 @@ static void apply_edit(hid_t file, reader *r)
             char **s = (char **)grown;
             for (size_t i = 0; i < n; i++) s[i] = strdup(i < v.n && s[i] ? s[i] : "new");
         }
-        hid_t keep = v.ftype;
-        v.ftype = -1;
-        free_values(&v);
-        v.ftype = keep;
-        v.buf = grown;
+        replace_elements(&v, grown);
         v.n = n;
         v.dims[0] = len;
     } else if (op == 3) { /* another class, same values where they convert */
@@ -281,11 +283,7 @@ static void apply_edit(hid_t file, reader *r)
                 ((int64_t *)b)[i] = isfinite(x) && fabs(x) < 1e15 ? (int64_t)x : -1;
             } else ((int64_t *)b)[i] = (int64_t)i;
         }
-        hid_t keep = v.ftype;
-        v.ftype = -1;
-        free_values(&v);
-        v.ftype = keep;
-        v.buf = b;
+        replace_elements(&v, b);
         v.cls = to;
     } else if (op == 4) { /* flatten, or a trailing dimension of 1 */
         if (v.rank > 1 || v.rank == 0) {
