@@ -11,6 +11,19 @@
 #include "gnn/model.h"
 #include "graph/featurize.h"
 
+void fuzz_check_features(const graph_set *s)
+{
+    float *feat = malloc((size_t)(s->n_nodes ? s->n_nodes : 1) * (size_t)featurize_dim() * sizeof *feat);
+    if (!feat)
+        fuzz_fail("out of memory");
+    featurize_nodes(s, feat);
+    for (int64_t i = 0; i < s->n_nodes * featurize_dim(); i++)
+        if (!(feat[i] == feat[i]) || feat[i] > 1e30f || feat[i] < -1e30f)
+            fuzz_fail("feature %lld of node %lld is %g", (long long)(i % featurize_dim()),
+                      (long long)(i / featurize_dim()), (double)feat[i]);
+    free(feat);
+}
+
 void fuzz_check_dataset_file(const char *path, int verbose)
 {
     dataset d;
@@ -29,15 +42,7 @@ void fuzz_check_dataset_file(const char *path, int verbose)
         fuzz_fail("an accepted file does not validate: %s", err.msg);
     if (verbose)
         fprintf(stderr, "accepted\n");
-    float *feat = malloc((size_t)(d.graphs.n_nodes ? d.graphs.n_nodes : 1) * (size_t)featurize_dim() * sizeof *feat);
-    if (!feat)
-        fuzz_fail("out of memory");
-    featurize_nodes(&d.graphs, feat);
-    for (int64_t i = 0; i < d.graphs.n_nodes * featurize_dim(); i++)
-        if (!(feat[i] == feat[i]) || feat[i] > 1e30f || feat[i] < -1e30f)
-            fuzz_fail("feature %lld of node %lld is %g", (long long)(i % featurize_dim()),
-                      (long long)(i / featurize_dim()), (double)feat[i]);
-    free(feat);
+    fuzz_check_features(&d.graphs);
     dataset_free(&d);
 }
 

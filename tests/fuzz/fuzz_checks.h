@@ -5,6 +5,12 @@
 #ifndef GP_FUZZ_CHECKS_H
 #define GP_FUZZ_CHECKS_H
 
+#include "graph/graph.h"
+
+/* Featurizes s (finished) and fails on a NaN or infinite feature, which
+ * would poison training. */
+void fuzz_check_features(const graph_set *s);
+
 /* dataset_read_h5: a refused file leaves the dataset empty and says why; an
  * accepted file passes dataset_validate and featurizes to finite numbers.
  * With verbose, prints the reader's verdict. */

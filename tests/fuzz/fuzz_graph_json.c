@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_checks.h"
 #include "fuzz_target.h"
 #include "graph/cost.h"
-#include "graph/featurize.h"
 #include "graph/graph_json.h"
 
 /* A graph the set holds before the fuzzed text arrives. */
@@ -77,15 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (graph_set_finish(&s, &err) != 0)
         fuzz_fail("an accepted text does not finish: %s", err.msg);
-    float *feat = malloc((size_t)s.n_nodes * (size_t)featurize_dim() * sizeof *feat);
-    if (!feat)
-        fuzz_fail("out of memory");
-    featurize_nodes(&s, feat);
-    for (int64_t i = 0; i < s.n_nodes * featurize_dim(); i++)
-        if (!(feat[i] == feat[i]) || feat[i] > 1e30f || feat[i] < -1e30f)
-            fuzz_fail("feature %lld of node %lld is %g", (long long)(i % featurize_dim()),
-                      (long long)(i / featurize_dim()), (double)feat[i]);
-    free(feat);
+    fuzz_check_features(&s);
     for (int64_t i = 0; i < s.n_nodes; i++) {
         node_cost c;
         graph_node_cost(&s, i, &c);

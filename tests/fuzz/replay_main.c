@@ -45,14 +45,12 @@ static int run_file(const char *path)
         fprintf(stderr, "replay: cannot read %s\n", path);
         return -1;
     }
-    /* an exact-size copy, so that a harness reading one byte too far trips ASan */
-    uint8_t *exact = malloc(n ? n : 1);
+    /* exact size, so that a harness reading one byte too far trips ASan */
+    uint8_t *exact = realloc(buf, n ? n : 1);
     if (!exact) {
         free(buf);
         return -1;
     }
-    memcpy(exact, buf, n);
-    free(buf);
     LLVMFuzzerTestOneInput(exact, n);
     free(exact);
     return 0;
