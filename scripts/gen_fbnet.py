@@ -46,11 +46,9 @@ blocks have no nodes, so their (tiny) labels have nowhere to go; the graph
 meta lists all 26 block keys ("blocks") so a label mapper can see them.
 """
 
-import argparse
 import csv
-import sys
-import time
 
+import archgen
 import gpgraph
 
 # HW-NAS-Bench's PRIMITIVES, in the order op_idx_list indexes them.
@@ -239,43 +237,14 @@ def read_archs(path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(
-        description="Write FBNet CIFAR-100 networks as gnnperf graphs (JSON Lines), one "
-                    "graph named fbnet_<arch_id> per architecture; nodes carry "
-                    "meta.block = the node_idx of fbnet_nodes_cifar100.csv.")
-    ap.add_argument("--archs", default=gpgraph.default_data_file("help_fbnet", "fbnet_archs.csv"),
-                    help="fbnet_archs.csv (default: the shared data folder's copy)")
-    ap.add_argument("--indices", help="arch_id values to keep, e.g. 0-99 or 0,5,10-20 (default all)")
-    ap.add_argument("--batch", type=int, default=1, help="batch size of the input (default 1)")
-    ap.add_argument("--classes", type=int, default=100, help="classifier outputs (default 100)")
-    ap.add_argument("-o", "--output", required=True, help="output .jsonl file ('-' for stdout)")
-    args = ap.parse_args(argv)
-    if args.batch < 1 or args.classes < 1:
-        ap.error("--batch and --classes must be >= 1")
-    if not args.archs:
-        ap.error("no --archs given and the shared data folder was not found "
-                 "(set GNNPERF_SHARED or pass --archs)")
-    keep = gpgraph.parse_indices(args.indices)
-
-    def gen():
-        for arch_id, choices in read_archs(args.archs):
-            if keep is None or arch_id in keep:
-                yield build_fbnet(choices, args.batch, args.classes, name="fbnet_%d" % arch_id,
-                                  meta={"arch_id": arch_id})
-
-    t0 = time.time()
-    n = gpgraph.write_jsonl(gen(), args.output)
-    if n == 0:
-        print("gen_fbnet: warning: no architecture matched --indices %s" % args.indices,
-              file=sys.stderr)
-    print("gen_fbnet: wrote %d graphs to %s in %.1f s" % (n, args.output, time.time() - t0),
-          file=sys.stderr)
-    return 0
+    return archgen.main(
+        argv, "gen_fbnet",
+        "Write FBNet CIFAR-100 networks as gnnperf graphs (JSON Lines), one graph named "
+        "fbnet_<arch_id> per architecture; nodes carry meta.block = the node_idx of "
+        "fbnet_nodes_cifar100.csv.",
+        gpgraph.default_data_file("help_fbnet", "fbnet_archs.csv"), "fbnet_archs.csv", 100,
+        read_archs, build_fbnet, "fbnet", "arch_id")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (gpgraph.GraphError, OSError) as e:
-        print("gen_fbnet: error: %s" % e, file=sys.stderr)
-        sys.exit(1)
+    archgen.run("gen_fbnet", main)

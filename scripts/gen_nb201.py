@@ -34,11 +34,9 @@ output) + 15 cells x (3 adds + per-edge cost), with per-edge cost none 1,
 skip 0, conv 3, pool 1: 72 (all skip) to 342 (all conv) nodes.
 """
 
-import argparse
 import csv
-import sys
-import time
 
+import archgen
 import gpgraph
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -160,47 +158,21 @@ def read_archs(path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(
-        description="Write NAS-Bench-201 networks as gnnperf graphs (JSON Lines), "
-                    "one graph named nb201_<arch_index> per architecture.")
-    ap.add_argument("--archs", default=gpgraph.default_data_file("help_nb201", "nb201_archs.csv"),
-                    help="nb201_archs.csv (default: the shared data folder's copy)")
-    ap.add_argument("--arch-str", help="expand this one arch string instead of --archs")
-    ap.add_argument("--indices", help="arch_index values to keep, e.g. 0-99 or 0,5,10-20 (default all)")
-    ap.add_argument("--batch", type=int, default=1, help="batch size of the input (default 1)")
-    ap.add_argument("--classes", type=int, default=10, help="classifier outputs (default 10)")
-    ap.add_argument("-o", "--output", required=True, help="output .jsonl file ('-' for stdout)")
-    args = ap.parse_args(argv)
-    if args.batch < 1 or args.classes < 1:
-        ap.error("--batch and --classes must be >= 1")
-    keep = gpgraph.parse_indices(args.indices)
+    def arch_str_option(ap):
+        ap.add_argument("--arch-str", help="expand this one arch string instead of --archs")
 
-    t0 = time.time()
-    if args.arch_str:
-        graphs = iter([build_nb201(args.arch_str, args.batch, args.classes, name="nb201")])
-    else:
-        if not args.archs:
-            ap.error("no --archs given and the shared data folder was not found "
-                     "(set GNNPERF_SHARED or pass --archs)")
+    def one_arch(args):
+        if not args.arch_str:
+            return None
+        return iter([build_nb201(args.arch_str, args.batch, args.classes, name="nb201")])
 
-        def gen():
-            for idx, s in read_archs(args.archs):
-                if keep is None or idx in keep:
-                    yield build_nb201(s, args.batch, args.classes, name="nb201_%d" % idx,
-                                      meta={"arch_index": idx})
-        graphs = gen()
-    n = gpgraph.write_jsonl(graphs, args.output)
-    if n == 0:
-        print("gen_nb201: warning: no architecture matched --indices %s" % args.indices,
-              file=sys.stderr)
-    print("gen_nb201: wrote %d graphs to %s in %.1f s" % (n, args.output, time.time() - t0),
-          file=sys.stderr)
-    return 0
+    return archgen.main(
+        argv, "gen_nb201",
+        "Write NAS-Bench-201 networks as gnnperf graphs (JSON Lines), one graph named "
+        "nb201_<arch_index> per architecture.",
+        gpgraph.default_data_file("help_nb201", "nb201_archs.csv"), "nb201_archs.csv", 10,
+        read_archs, build_nb201, "nb201", "arch_index", extra_args=arch_str_option, single=one_arch)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (gpgraph.GraphError, OSError) as e:
-        print("gen_nb201: error: %s" % e, file=sys.stderr)
-        sys.exit(1)
+    archgen.run("gen_nb201", main)

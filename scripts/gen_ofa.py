@@ -39,11 +39,9 @@ Every node carries meta {"stage": s, "block": j} (s = 0 for the first conv and
 first block, 1..5 for the stages, 6 for the head) so labels can be grouped.
 """
 
-import argparse
 import json
-import sys
-import time
 
+import archgen
 import gpgraph
 
 STAGE_WIDTHS = (24, 40, 80, 112, 160)
@@ -179,41 +177,13 @@ def read_archs(path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(
-        description="Write Once-for-All MobileNetV3 subnets as gnnperf graphs (JSON Lines), "
-                    "one graph named ofa_<arch_id> per subnet.")
-    ap.add_argument("--archs", default=gpgraph.default_data_file("help_ofa", "ofa_archs.jsonl"),
-                    help="ofa_archs.jsonl (default: the shared data folder's copy)")
-    ap.add_argument("--indices", help="arch_id values to keep, e.g. 0-99 or 0,5,10-20 (default all)")
-    ap.add_argument("--batch", type=int, default=1, help="batch size of the input (default 1)")
-    ap.add_argument("--classes", type=int, default=1000, help="classifier outputs (default 1000)")
-    ap.add_argument("-o", "--output", required=True, help="output .jsonl file ('-' for stdout)")
-    args = ap.parse_args(argv)
-    if args.batch < 1 or args.classes < 1:
-        ap.error("--batch and --classes must be >= 1")
-    if not args.archs:
-        ap.error("no --archs given and the shared data folder was not found "
-                 "(set GNNPERF_SHARED or pass --archs)")
-    keep = gpgraph.parse_indices(args.indices)
-
-    def gen():
-        for aid, arch in read_archs(args.archs):
-            if keep is None or aid in keep:
-                yield build_ofa(arch, args.batch, args.classes, name="ofa_%d" % aid,
-                                meta={"arch_id": aid})
-
-    t0 = time.time()
-    n = gpgraph.write_jsonl(gen(), args.output)
-    if n == 0:
-        print("gen_ofa: warning: no architecture matched --indices %s" % args.indices, file=sys.stderr)
-    print("gen_ofa: wrote %d graphs to %s in %.1f s" % (n, args.output, time.time() - t0),
-          file=sys.stderr)
-    return 0
+    return archgen.main(
+        argv, "gen_ofa",
+        "Write Once-for-All MobileNetV3 subnets as gnnperf graphs (JSON Lines), one graph named "
+        "ofa_<arch_id> per subnet.",
+        gpgraph.default_data_file("help_ofa", "ofa_archs.jsonl"), "ofa_archs.jsonl", 1000,
+        read_archs, build_ofa, "ofa", "arch_id")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (gpgraph.GraphError, OSError) as e:
-        print("gen_ofa: error: %s" % e, file=sys.stderr)
-        sys.exit(1)
+    archgen.run("gen_ofa", main)
