@@ -18,6 +18,8 @@
 #   eval_indevice_nb201.py  720-graph in-device accuracy, 27 settings,
 #                        with ridge and XGBoost baselines         (~18)
 #   eval_fbnet_blocks.py FBNet blocks of unseen configurations
+#   label_consistency.py how far the public labels contradict themselves:
+#                        ceilings for the block and NAS-Bench-201 targets (<0.1)
 #   eval_neusight.py     NeuSight kernels on unseen GPUs          (~4)
 #   neusight_leave_one_out.sh  each training GPU left out in turn, both
 #                        roofline priors                          (~10)
@@ -67,6 +69,7 @@ else
     GP_OUT="$OUT/gpu_h100" step gpu_h100 "$GP_ROOT/bench/eval_gpu_h100.sh"
 fi
 if [ -d "$SHARED/data" ]; then
+    step label_consistency "$GP_ROOT/bench/label_consistency.py"
     if [ $QUICK = 1 ]; then
         step help_nb201 "$GP_ROOT/bench/eval_help_nb201.py" --work "$OUT/help_nb201" --draws 2 --epochs 5
         step help_fbnet "$GP_ROOT/bench/eval_help_fbnet.py" --work "$OUT/help_fbnet" --draws 2 --epochs 5
