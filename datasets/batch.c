@@ -203,8 +203,10 @@ int batcher_init(batcher *b, const dataset *d, const batch_spec *sp, gp_error *e
     if (b->n_desc) memcpy(b->dev_desc, sp->dev_desc, (size_t)(b->n_dev * b->n_desc) * sizeof(float));
     if (prior_tables(b, sp, err) != 0) goto fail;
 
+    /* The training nodes: for feature statistics, and for node-target
+     * scales when those are not given either. */
     int64_t n_rows = 0;
-    if (need_stats)
+    if (need_stats || (sp->n_node_t > 0 && !sp->node_mu))
         for (int64_t i = 0; i < sp->n_train; i++) {
             int64_t g = sp->train_graphs[i];
             for (int64_t v = s->node_off[g]; v < s->node_off[g + 1]; v++) rows[n_rows++] = v;

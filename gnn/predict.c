@@ -151,12 +151,20 @@ int predict_run(predictions *out, model *m, batcher *b, const int64_t *ids, int6
             return -1;
         }
         double L = 0.0;
-        if (Tn) L += loss_term(m->d_node_out, NULL, m->node_out, b->node_y, gb.n_nodes * D, Tn, b->node_sigma,
-                               o->loss_kind, o->node_weight);
-        if (Tg) L += loss_term(m->d_graph_out, NULL, m->graph_out, b->graph_y, cnt * D, Tg, b->graph_sigma,
-                               o->loss_kind, o->graph_weight);
-        loss_sum += L;
-        batches++;
+        int64_t node_labels = 0, graph_labels = 0;
+        if (Tn)
+            L += loss_term(m->d_node_out, &node_labels, m->node_out, b->node_y, gb.n_nodes * D, Tn, b->node_sigma,
+                           o->loss_kind, o->node_weight);
+        if (Tg)
+            L += loss_term(m->d_graph_out, &graph_labels, m->graph_out, b->graph_y, cnt * D, Tg, b->graph_sigma,
+                           o->loss_kind, o->graph_weight);
+        /* A batch without labels says nothing about the model: counting its
+         * 0 would pull the mean toward a perfect score. */
+        if (node_labels + graph_labels > 0) {
+            loss_sum += L;
+            batches++;
+            out->n_labelled += node_labels + graph_labels;
+        }
         int64_t row0 = out->node_first[start];
         for (int64_t r = 0; r < gb.n_nodes * D; r++)
             for (int t = 0; t < Tn; t++) {

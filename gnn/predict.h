@@ -26,7 +26,9 @@ typedef struct predictions {
     double *graph_spread, *node_spread;
     float *graph_emb;            /* (n_graphs, H) pooled node embeddings, when asked */
     float *node_emb;             /* (n_nodes, H) last layer outputs, when asked */
-    double loss;                 /* mean loss per batch in target space (same weights as training) */
+    double loss;                 /* mean loss in target space (same weights as training) over the
+                                    batches with at least one label; 0 when none has one */
+    int64_t n_labelled;          /* labels the loss saw (graph and node values over all devices) */
 } predictions;
 
 typedef struct predict_options {

@@ -547,6 +547,43 @@ PY
     && ok || bad "--init with targets in other units must be refused ($(cat "$WORK/err.txt"))"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --init "$WORK/missing.h5" -q 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "missing.h5" "$WORK/err.txt" && ok || bad "--init with a missing checkpoint"
+# The starting model is kept when no epoch beats it, so it must be model a
+# itself, also when this run's split (seed 6) differs from a's: the features
+# are scaled with a's statistics, not this split's (a learning rate of 5
+# without clipping makes epoch 1 worse). The differing split is warned about.
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/ft6.h5" --init "$WORK/a.h5" --epochs 1 --lr 5 --clip 0 --warmup 0 \
+    --seed 6 --threads 1 -q 2>"$WORK/err.txt" && ok || bad "gnntrain --init, seed 6"
+grep -q "warning: --init .*a.h5 was trained on the same data split differently" "$WORK/err.txt" \
+    && ok || bad "--init with another seed must warn about the split ($(cat "$WORK/err.txt"))"
+"$BUILD/gnnpredict" "$WORK/ft6.h5" "$WORK/d.h5" --format csv -o "$WORK/ft6_all.csv" -q && ok || bad "gnnpredict ft6"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d.h5" --format csv -o "$WORK/a_all.csv" -q && ok || bad "gnnpredict a"
+same_predictions "$WORK/a_all.csv" "$WORK/ft6_all.csv" 1e-6 && ok || bad "--init's epoch 0 is not model a"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --init "$WORK/a.h5" --epochs 1 --seed 5 --threads 1 -q 2>"$WORK/err.txt"
+! grep -q "warning" "$WORK/err.txt" && ok || bad "--init with the same split must not warn ($(cat "$WORK/err.txt"))"
+# A checkpoint whose heads gnnadapt moved to another device (h3.h5, 6.) is refused.
+rm -f "$WORK/x.h5"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --init "$WORK/h3.h5" --device synth_fast -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "h3.h5: gnnadapt fitted its heads" "$WORK/err.txt" && [ ! -e "$WORK/x.h5" ] \
+    && ok || bad "--init from an adapted checkpoint must be refused ($(cat "$WORK/err.txt"))"
+# Validation graphs without labels: warned about, and the training loss
+# decides (it used to score 0, so epoch 1 was kept and training stopped).
+$PY - "$WORK" <<'PY' || bad "write labels of the first 200 graphs"
+import csv, json, sys
+w = sys.argv[1]
+names = [json.loads(l)["name"] for l in open(f"{w}/g.jsonl")]
+keep = set(names[:200])
+rows = list(csv.DictReader(open(f"{w}/labels.csv")))
+with open(f"{w}/labels_part.csv", "w", newline="") as f:
+    wr = csv.DictWriter(f, fieldnames=list(rows[0]))
+    wr.writeheader()
+    wr.writerows(r for r in rows if r["graph"] in keep)
+PY
+"$BUILD/gnndata" pack -o "$WORK/d_part.h5" --labels "$WORK/labels_part.csv" --devices "$WORK/devices.csv" \
+    "$WORK/g.jsonl" >/dev/null && ok || bad "pack d_part"
+"$BUILD/gnntrain" "$WORK/d_part.h5" -o "$WORK/vp.h5" "${COMMON[@]}" --epochs 4 --patience 2 --train-range 0-199 \
+    --val-range 200-239 --log "$WORK/vp.log" 2>"$WORK/err.txt" && ok || bad "gnntrain with unlabelled validation"
+grep -q "the 40 validation graphs have no label" "$WORK/err.txt" && ok || bad "no warning ($(cat "$WORK/err.txt"))"
+[ "$(wc -l <"$WORK/vp.log")" -eq 4 ] && ok || bad "unlabelled validation stopped training early ($(wc -l <"$WORK/vp.log") epochs)"
 
 # 7d. Oversampling (--graph-repeats): every graph twice makes an epoch twice
 # as many steps; bad files are refused with the file, line and problem.

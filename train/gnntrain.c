@@ -129,6 +129,7 @@ typedef struct run {
     batcher tb, eb;
     model m;
     float *best_params;
+    float *feat_max;           /* with --init: the larger of its and this run's training maxima */
     int8_t *dev_trained;
     char *run_config;
     char fp[17];
@@ -159,9 +160,50 @@ static void run_free(run *r)
     free(r->prior_train);
     free(r->prior_eval);
     free(r->best_params);
+    free(r->feat_max);
     free(r->dev_trained);
     free(r->run_config);
     if (r->log) fclose(r->log);
+}
+
+/* Validation graphs without a label on any trained device and target would
+ * score every epoch 0 and keep the first one. */
+static void warn_unlabelled_validation(int64_t n_val)
+{
+    fprintf(stderr,
+            "gnntrain: warning: the %lld validation graphs have no label on the trained devices and targets; "
+            "the training loss decides which epoch is kept\n",
+            (long long)n_val);
+}
+
+/* --init on the data the init run split: its training graphs stay out of
+ * this run's validation and test parts only if both runs split alike (same
+ * options, and the same seed for a random split). Other data: the indices
+ * mean other graphs, nothing to compare. */
+static void warn_if_split_differs(const run *r)
+{
+    if (!r->init.run_config || !r->init.fingerprint || strcmp(r->init.fingerprint, r->fp)) return;
+    cJSON *was = cJSON_Parse(r->init.run_config), *now = cJSON_Parse(r->run_config);
+    cJSON *sw = cJSON_GetObjectItemCaseSensitive(was, "split"), *sn = cJSON_GetObjectItemCaseSensitive(now, "split");
+    cJSON_DeleteItemFromObjectCaseSensitive(sw, "graph_repeats"); /* which graphs, not how often */
+    cJSON_DeleteItemFromObjectCaseSensitive(sn, "graph_repeats");
+    int same = sw && sn && cJSON_Compare(sw, sn, 1);
+    int random = sn && !cJSON_GetObjectItemCaseSensitive(sn, "split_file") &&
+                 !cJSON_GetObjectItemCaseSensitive(sn, "train_range") &&
+                 !cJSON_GetObjectItemCaseSensitive(sn, "val_range") && !cJSON_GetObjectItemCaseSensitive(sn, "test_range");
+    if (same && random) {
+        cJSON *tw = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(was, "training"), "seed");
+        cJSON *tn = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(now, "training"), "seed");
+        same = tw && tn && cJSON_Compare(tw, tn, 1);
+    }
+    if (!same)
+        fprintf(stderr,
+                "gnntrain: warning: --init %s was trained on the same data split differently (split options%s); "
+                "graphs it trained on may be in this run's validation or test part. Give both runs the same "
+                "--seed and split options, or one --split-file\n",
+                r->opt.init_path, random ? " or --seed" : "");
+    cJSON_Delete(was);
+    cJSON_Delete(now);
 }
 
 /* The checkpoint's metadata, borrowing the run's arrays. */
@@ -178,7 +220,7 @@ static void make_meta(checkpoint_meta *meta, run *r, int64_t step, int64_t epoch
     meta->F = r->tb.F;
     meta->feat_mean = r->tb.feat_mean;
     meta->feat_std = r->tb.feat_std;
-    meta->feat_max = r->tb.feat_max;
+    meta->feat_max = r->feat_max ? r->feat_max : r->tb.feat_max;
     meta->dev_trained = r->dev_trained;
     meta->n_devices = r->data.n_devices;
     meta->device_names = r->data.device_names;
@@ -312,6 +354,15 @@ static int setup(run *r, gp_error *err)
     if (o->init_path) {
         if (WATCHED(o->init_path, checkpoint_read_meta(o->init_path, &r->init, err)) != 0) return -1;
         r->have_init = 1;
+        /* gnnadapt --method heads/blend moved the heads to its new device and
+         * kept the trained devices' heads aside; /params alone would predict
+         * every trained device with the new device's heads. */
+        if (r->init.heads.n > 0)
+            return gp_errorf(err,
+                             "--init %s: gnnadapt fitted its heads to a new device (--method heads or blend), so "
+                             "its other devices are predicted with heads kept aside, which fine-tuning cannot "
+                             "carry; start from the checkpoint gnnadapt adapted instead",
+                             o->init_path);
         uint64_t seed = o->model.seed;
         o->model = r->init.cfg;
         o->model.seed = seed;
@@ -443,12 +494,33 @@ static int setup(run *r, gp_error *err)
         .graph_prior_t = r->graph_prior_t,
     };
     if (r->have_init) {
+        /* The first layer's weights read features scaled as the init run
+         * scaled them: statistics of this run's training graphs would make
+         * the starting model (the epoch-0 candidate) another model. */
+        bs.feat_mean = r->init.feat_mean;
+        bs.feat_std = r->init.feat_std;
         bs.node_mu = r->init.node_mu;
         bs.node_sigma = r->init.node_sigma;
         bs.graph_mu = r->init.graph_mu;
         bs.graph_sigma = r->init.graph_sigma;
     }
     if (batcher_init(&r->tb, d, &bs, err) != 0) return -1;
+    if (r->have_init) {
+        /* The batcher was given statistics, so it kept no maxima: gnnpredict
+         * warns on inputs beyond what either run trained on. */
+        const int F = r->tb.F;
+        r->feat_max = malloc((size_t)F * sizeof(float));
+        if (!r->feat_max) return gp_errorf(err, "out of memory");
+        memcpy(r->feat_max, r->init.feat_max, (size_t)F * sizeof(float));
+        for (int64_t k = 0; k < r->sp.n[PART_TRAIN]; k++) {
+            int64_t g = r->sp.ids[PART_TRAIN][k];
+            for (int64_t v = d->graphs.node_off[g]; v < d->graphs.node_off[g + 1]; v++)
+                for (int j = 0; j < F; j++) {
+                    float raw = r->tb.features[v * F + j] * r->tb.feat_std[j] + r->tb.feat_mean[j];
+                    if (raw > r->feat_max[j]) r->feat_max[j] = raw;
+                }
+        }
+    }
     /* The evaluation batcher reuses the training statistics and never
      * sees a graph twice in a batch. */
     bs.max_repeats = 1;
@@ -501,6 +573,7 @@ static int setup(run *r, gp_error *err)
     cJSON *j = train_options_json(o);
     r->run_config = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
+    if (r->have_init) warn_if_split_differs(r);
     snprintf(r->state_path, sizeof r->state_path, "%s.state.h5", o->output);
     return 0;
 }
@@ -618,7 +691,15 @@ int main(int argc, char **argv)
             return die(&err, NULL);
         }
         best = p.loss;
+        int64_t labelled = p.n_labelled;
         predictions_free(&p);
+        if (labelled == 0) {
+            warn_unlabelled_validation(n_val);
+            n_val = 0;
+            best = INFINITY;
+        }
+    }
+    if (r.have_init && n_val > 0 && !o->resume) {
         checkpoint_meta meta;
         make_meta(&meta, &r, 0, 0, -1, best);
         if (checkpoint_write(o->output, &meta, &r.m.params, 0, &err) != 0) {
@@ -674,8 +755,13 @@ int main(int argc, char **argv)
                 rc = -1;
                 break;
             }
-            val_loss = p.loss;
-            val_mape = headline_mape(&p);
+            if (p.n_labelled == 0) {
+                warn_unlabelled_validation(n_val);
+                n_val = 0;
+            } else {
+                val_loss = p.loss;
+                val_mape = headline_mape(&p);
+            }
             predictions_free(&p);
         }
         int improved = val_loss < best;
