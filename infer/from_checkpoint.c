@@ -10,8 +10,23 @@ int checkpoint_targets_in(const checkpoint_meta *m, const dataset *d, int *node_
     if (m->n_node_t > BATCH_MAX_TARGETS || m->n_graph_t > BATCH_MAX_TARGETS)
         return gp_errorf(err, "the model has %d per-node and %d per-graph targets; at most %d each are supported",
                          m->n_node_t, m->n_graph_t, BATCH_MAX_TARGETS);
-    for (int t = 0; t < m->n_node_t; t++) node_t[t] = dataset_find_target(d, m->node_t_names[t], LABEL_NODE);
-    for (int t = 0; t < m->n_graph_t; t++) graph_t[t] = dataset_find_target(d, m->graph_t_names[t], LABEL_GRAPH);
+    for (int level = 0; level < 2; level++) {
+        int n = level ? m->n_graph_t : m->n_node_t;
+        int *idx = level ? graph_t : node_t;
+        char *const *names = level ? m->graph_t_names : m->node_t_names;
+        char *const *units = level ? m->graph_t_units : m->node_t_units;
+        for (int t = 0; t < n; t++) {
+            idx[t] = dataset_find_target(d, names[t], level ? LABEL_GRAPH : LABEL_NODE);
+            /* Labels in another unit would be scored, or adapted to, as if
+             * they were in the model's: a factor of 1000 for us and ms. */
+            if (idx[t] >= 0 && strcmp(d->targets[idx[t]].unit, units[t]))
+                return gp_errorf(err,
+                                 "%s target '%s' is in '%s' in the data and in '%s' in the model: pack the labels "
+                                 "in '%s'",
+                                 level ? "per-graph" : "per-node", names[t], d->targets[idx[t]].unit, units[t],
+                                 units[t]);
+        }
+    }
     return 0;
 }
 

@@ -11,7 +11,8 @@
 /* node_t[k] / graph_t[k] (BATCH_MAX_TARGETS entries each): the dataset
  * target with the name and level of the model's k-th target, or -1 when the
  * dataset has no such labels. Fails when the checkpoint has more targets
- * than batches hold. */
+ * than batches hold, or when the dataset has a target's labels in another
+ * unit than the model's. */
 int checkpoint_targets_in(const checkpoint_meta *m, const dataset *d, int *node_t, int *graph_t, gp_error *err);
 
 /* A batch spec using the checkpoint's feature, target and descriptor

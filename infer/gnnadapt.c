@@ -282,8 +282,8 @@ int main(int argc, char **argv)
         gp_error_prefix(&err, "%s", o.checkpoint);
         goto done;
     }
-    /* A graph is labelled when its first graph target (or, without graph
-     * targets, any of its nodes) has a value on the device. */
+    /* A graph is labelled when any of its graph targets, or any target of
+     * one of its nodes, has a value on the device. */
     int64_t G = d.graphs.n_graphs, n_lab = 0;
     int64_t *labelled = malloc((size_t)(G + 1) * sizeof(int64_t));
     shots = malloc((size_t)(G + 1) * sizeof(int64_t));
@@ -293,25 +293,44 @@ int main(int argc, char **argv)
         gp_errorf(&err, "out of memory");
         goto done;
     }
+    int8_t *is_labelled = calloc((size_t)G + 1, 1);
+    if (!is_labelled) {
+        free(labelled);
+        gp_errorf(&err, "out of memory");
+        goto done;
+    }
     for (int64_t g = 0; g < G; g++) {
         int has = 0;
-        if (meta.n_graph_t && graph_t[0] >= 0) has = !isnan(d.targets[graph_t[0]].values[g * d.n_devices + col]);
-        else if (meta.n_node_t && node_t[0] >= 0)
-            for (int64_t v = d.graphs.node_off[g]; v < d.graphs.node_off[g + 1] && !has; v++)
-                has = !isnan(d.targets[node_t[0]].values[v * d.n_devices + col]);
+        for (int t = 0; t < meta.n_graph_t && !has; t++)
+            has = graph_t[t] >= 0 && !isnan(d.targets[graph_t[t]].values[g * d.n_devices + col]);
+        for (int t = 0; t < meta.n_node_t && !has; t++)
+            for (int64_t v = d.graphs.node_off[g]; node_t[t] >= 0 && v < d.graphs.node_off[g + 1] && !has; v++)
+                has = !isnan(d.targets[node_t[t]].values[v * d.n_devices + col]);
         if (has) labelled[n_lab++] = g;
+        is_labelled[g] = (int8_t)has;
     }
     int64_t n_shots = 0, n_rest = 0;
     if (o.shot_graphs) {
         char *list = strdup(o.shot_graphs);
         int8_t *is_shot = calloc((size_t)G + 1, 1);
-        for (char *tok = strtok(list, ","); tok && is_shot; tok = strtok(NULL, ",")) {
+        if (!list || !is_shot) {
+            free(list);
+            free(is_shot);
+            free(labelled);
+            free(is_labelled);
+            gp_errorf(&err, "out of memory");
+            goto done;
+        }
+        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
             int64_t g = graph_set_find(&d.graphs, tok);
-            if (g < 0) {
-                gp_errorf(&err, "%s: --shot-graphs: no graph named '%s'", o.dataset, tok);
+            if (g < 0 || !is_labelled[g]) {
+                gp_errorf(&err, g < 0 ? "%s: --shot-graphs: no graph named '%s'"
+                                      : "%s: --shot-graphs: graph '%s' has no label on device '%s'",
+                          o.dataset, tok, o.device);
                 free(list);
                 free(is_shot);
                 free(labelled);
+                free(is_labelled);
                 goto done;
             }
             if (!is_shot[g]) shots[n_shots++] = g;
@@ -321,11 +340,18 @@ int main(int argc, char **argv)
             if (!is_shot[labelled[k]]) rest[n_rest++] = labelled[k];
         free(list);
         free(is_shot);
+        if (n_shots == 0) {
+            gp_errorf(&err, "--shot-graphs names no graph");
+            free(labelled);
+            free(is_labelled);
+            goto done;
+        }
     } else {
         if (n_lab <= o.shots) {
             gp_errorf(&err, "%s: device '%s' has %lld labelled graphs; --shots %d leaves none to test on", o.dataset,
                       o.device, (long long)n_lab, o.shots);
             free(labelled);
+            free(is_labelled);
             goto done;
         }
         rng r;
@@ -337,31 +363,34 @@ int main(int argc, char **argv)
         memcpy(rest, labelled + n_shots, (size_t)n_rest * sizeof(int64_t));
     }
     free(labelled);
+    free(is_labelled);
     if (o.test_graphs) {
         /* An explicit test set (a published protocol's query set). */
         char *list = strdup(o.test_graphs);
+        int8_t *is_test = calloc((size_t)G + 1, 1);
+        if (!list || !is_test) {
+            free(list);
+            free(is_test);
+            gp_errorf(&err, "out of memory");
+            goto done;
+        }
         n_rest = 0;
         for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
             int64_t g = graph_set_find(&d.graphs, tok);
-            if (g < 0) {
-                gp_errorf(&err, "%s: --test-graphs: no graph named '%s'", o.dataset, tok);
+            const char *why = g < 0 ? "no graph of that name" : is_test[g] ? "named twice" : NULL;
+            for (int64_t k = 0; k < n_shots && !why; k++)
+                if (shots[k] == g) why = "also a shot graph";
+            if (why) {
+                gp_errorf(&err, "%s: --test-graphs: '%s': %s", o.dataset, tok, why);
                 free(list);
+                free(is_test);
                 goto done;
             }
-            for (int64_t k = 0; k < n_shots; k++)
-                if (shots[k] == g) {
-                    gp_errorf(&err, "--test-graphs: '%s' is also a shot graph", tok);
-                    free(list);
-                    goto done;
-                }
-            if (n_rest >= G) {
-                gp_errorf(&err, "--test-graphs: more names than the dataset has graphs (repeated names?)");
-                free(list);
-                goto done;
-            }
+            is_test[g] = 1;
             rest[n_rest++] = g;
         }
         free(list);
+        free(is_test);
     }
 
     /* The grown device table. */

@@ -198,6 +198,35 @@ assert g["n"] == 230 and g["spearman"] > 0.8, g
 PY
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --anchor -1 -o "$WORK/h4.h5" -q 2>/dev/null
 [ $? -eq 2 ] && test ! -e "$WORK/h4.h5" && ok || bad "negative --anchor must be a usage error"
+# A device with per-node labels only (no whole-graph latency on it) adapts
+# from its nodes; shots named explicitly must exist and be labelled, and a
+# test list may not name a graph twice.
+$PY - "$WORK" <<'PY' || bad "write node-only labels"
+import csv, sys
+w = sys.argv[1]
+rows = list(csv.DictReader(open(f"{w}/labels.csv")))
+with open(f"{w}/labels_nodeonly.csv", "w", newline="") as f:
+    wr = csv.DictWriter(f, fieldnames=list(rows[0]))
+    wr.writeheader()
+    wr.writerows(r for r in rows if not (r["device"] == "synth_slow" and r["node"] == ""))
+PY
+"$BUILD/gnndata" pack -o "$WORK/d_nodeonly.h5" --labels "$WORK/labels_nodeonly.csv" --devices "$WORK/devices.csv" \
+    "$WORK/g.jsonl" >/dev/null && ok || bad "pack node-only labels"
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d_nodeonly.h5" --device synth_slow --shots 10 -o "$WORK/hn.h5" -q \
+    && ok || bad "gnnadapt from per-node labels only"
+NAMES=($($PY -c "import json,sys; print(*[json.loads(l)['name'] for l in open(sys.argv[1])][:5])" "$WORK/g.jsonl"))
+G0=${NAMES[0]}
+for case in "":"--shot-graphs names no graph" "nope":"no graph named 'nope'"; do
+    rm -f "$WORK/x.h5"
+    "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shot-graphs "${case%%:*}" -o "$WORK/x.h5" -q \
+        2>"$WORK/err.txt"
+    [ $? -eq 1 ] && grep -qF -e "${case#*:}" "$WORK/err.txt" && [ ! -e "$WORK/x.h5" ] \
+        && ok || bad "--shot-graphs '${case%%:*}' ($(cat "$WORK/err.txt"))"
+done
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shot-graphs "${NAMES[1]},${NAMES[2]},${NAMES[3]}" \
+    --test-graphs "$G0,${NAMES[4]},$G0" -o "$WORK/x.h5" \
+    -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -qF "'$G0': named twice" "$WORK/err.txt" && ok || bad "--test-graphs naming a graph twice ($(cat "$WORK/err.txt"))"
 # stack: a ridge regression on the trained devices' predictions and op
 # counts gives the whole-graph predictions; gnnpredict applies it, and its
 # numbers follow from the documented /stack group (recomputed here from
@@ -545,6 +574,15 @@ PY
 "$BUILD/gnntrain" "$WORK/d_ratio.h5" -o "$WORK/x.h5" --init "$WORK/a.h5" -q 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "a.h5" "$WORK/err.txt" && grep -q "target 'latency_ms' is in 'ms' there" "$WORK/err.txt" \
     && ok || bad "--init with targets in other units must be refused ($(cat "$WORK/err.txt"))"
+# gnnpredict and gnnadapt too: scored or adapted as if in ms, the labels
+# would be off by their unit's factor
+rm -f "$WORK/x.csv" "$WORK/x.h5"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d_ratio.h5" -o "$WORK/x.csv" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "target 'latency_ms' is in 'ratio' in the data and in 'ms' in the model" "$WORK/err.txt" \
+    && [ ! -e "$WORK/x.csv" ] && ok || bad "gnnpredict with labels in other units ($(cat "$WORK/err.txt"))"
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d_ratio.h5" --device synth_slow -o "$WORK/x.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "is in 'ratio' in the data and in 'ms' in the model" "$WORK/err.txt" && [ ! -e "$WORK/x.h5" ] \
+    && ok || bad "gnnadapt with labels in other units ($(cat "$WORK/err.txt"))"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --init "$WORK/missing.h5" -q 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "missing.h5" "$WORK/err.txt" && ok || bad "--init with a missing checkpoint"
 # The starting model is kept when no epoch beats it, so it must be model a
