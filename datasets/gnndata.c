@@ -122,7 +122,7 @@ static int cmd_pack(int argc, char **argv)
         return usage_error("pack: %s", "no JSON graph files given");
     }
 
-    gp_error err;
+    gp_error err = {{0}};
     dataset d;
     dataset_init(&d);
     int rc = 1;
@@ -153,7 +153,7 @@ static int cmd_validate(int argc, char **argv)
             return 0;
         }
         if (argv[i][0] == '-') return usage_error("validate: unknown option '%s'", argv[i]);
-        gp_error err;
+        gp_error err = {{0}};
         dataset d;
         dataset_init(&d);
         n++;
@@ -190,7 +190,7 @@ static int cmd_summary(int argc, char **argv)
         return 0;
     }
     if (argc != 1) return usage_error("summary: %s", "expects exactly one dataset");
-    gp_error err;
+    gp_error err = {{0}};
     dataset d;
     dataset_init(&d);
     if (WATCHED(argv[0], dataset_read_h5(&d, argv[0], &err)) != 0) return fail(&err);
@@ -292,7 +292,7 @@ static int cmd_export(int argc, char **argv)
         free(names);
         return usage_error("export: %s", "needs DATASET.h5 and -o OUT.jsonl");
     }
-    gp_error err;
+    gp_error err = {{0}};
     dataset d;
     dataset_init(&d);
     atomic_file af;

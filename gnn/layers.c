@@ -366,11 +366,14 @@ void pair_head_backward(float *dx, float *de, float *dW1x, float *dW1e, float *d
      * through per-chunk slices added in chunk order (thread-count independent) */
     const int64_t nch = (R + PAIR_CHUNK_ROWS - 1) / PAIR_CHUNK_ROWS;
     const int par = partial && nch > 1 && P * Hh >= LAYER_PARALLEL_MIN;
+    /* Serially every chunk adds into dB; with no rows (R == 0) no chunk
+     * runs, and dB must still be 0 rather than the last call's. */
+    if (!par) memset(dB, 0, (size_t)(D * Hh) * sizeof(float));
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t ch = 0; ch < nch; ch++) {
         const int64_t r0 = ch * PAIR_CHUNK_ROWS, r1 = r0 + PAIR_CHUNK_ROWS < R ? r0 + PAIR_CHUNK_ROWS : R;
         float *pB = par ? partial + ch * D * Hh : dB;
-        if (par || ch == 0) memset(pB, 0, (size_t)(D * Hh) * sizeof(float));
+        if (par) memset(pB, 0, (size_t)(D * Hh) * sizeof(float));
         for (int64_t r = r0; r < r1; r++) {
             float *ar = dA + r * Hh;
             memset(ar, 0, (size_t)Hh * sizeof(float));

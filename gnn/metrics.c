@@ -156,8 +156,14 @@ int metrics_compute(metrics *out, const double *pred, const double *y, int64_t n
     int64_t m = 0, m_pos = 0;
     double ape = 0, sl = 0;
     int64_t w5 = 0, w10 = 0;
+    int64_t n_nan = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (isnan(y[i]) || isnan(pred[i])) continue;
+        if (isnan(y[i])) continue;
+        if (isnan(pred[i])) {
+            n_nan++;
+            m_pos += y[i] > 0;   /* a miss in the within shares */
+            continue;
+        }
         pp[m] = pred[i];
         yy[m] = y[i];
         m++;
@@ -171,13 +177,14 @@ int metrics_compute(metrics *out, const double *pred, const double *y, int64_t n
             m_pos++;
         }
     }
-    out->n = m;
-    out->mape = m_pos ? 100.0 * ape / (double)m_pos : NAN;
-    out->rmse_log = m_pos ? sqrt(sl / (double)m_pos) : NAN;
+    out->n = m + n_nan;
+    out->n_nan = n_nan;
+    out->mape = m_pos && !n_nan ? 100.0 * ape / (double)m_pos : NAN;
+    out->rmse_log = m_pos && !n_nan ? sqrt(sl / (double)m_pos) : NAN;
     out->within5 = m_pos ? 100.0 * (double)w5 / (double)m_pos : NAN;
     out->within10 = m_pos ? 100.0 * (double)w10 / (double)m_pos : NAN;
-    out->spearman = spearman_rho(pp, yy, m);
-    out->kendall = kendall_tau_b(pp, yy, m);
+    out->spearman = n_nan ? NAN : spearman_rho(pp, yy, m);
+    out->kendall = n_nan ? NAN : kendall_tau_b(pp, yy, m);
     free(pp);
     free(yy);
     return 0;

@@ -46,13 +46,15 @@ static const char USAGE[] =
     "                       heads: the embedding and both prediction heads;\n"
     "                       stack: for whole-graph targets, a ridge regression on the\n"
     "                       trained devices' predictions, the graph's FLOPs, bytes and op\n"
-    "                       counts, plus the embedding for per-node targets (10+ shots)\n"
+    "                       counts, plus the embedding for per-node targets (3 shots at\n"
+    "                       least; 10 or more to be useful)\n"
     "                       blend: heads and stack, whole-graph predictions their weighted\n"
     "                       geometric mean, the weight chosen by 5-fold cross-validation\n"
     "                       on the shots (5+ shots; six fits of the heads)\n"
     "  --steps N            optimizer steps (default 300)   --lr X (default 0.01)\n"
-    "  --anchor W           heads method: pull the heads toward the trained model's with\n"
-    "                       weight W (an L2 penalty on the change; default 0 = none)\n"
+    "  --anchor W           heads and blend methods: pull the heads toward the trained\n"
+    "                       model's with weight W (an L2 penalty on the change; default 0 =\n"
+    "                       none; the embedding and stack methods fit no heads)\n"
     "  --seed N             (default 1)\n"
     "  --metrics FILE       the test metrics as JSON\n"
     "  --threads N          (default: all cores)\n"
@@ -225,7 +227,7 @@ int main(int argc, char **argv)
     int prc = parse(&o, argc, argv);
     if (prc) return prc == 1 ? 0 : 2;
     kernels_init(o.threads);
-    gp_error err;
+    gp_error err = {{0}};
     const char *hint = NULL;
     checkpoint_meta meta;
     dataset d;

@@ -35,7 +35,8 @@ static const char USAGE[] =
     "Predict per-op and whole-model cost of the graphs in INPUT (gnnperf JSON graph,\n"
     "JSON Lines, or an HDF5 dataset) on the devices the checkpoint knows.\n"
     "\n"
-    "  --device NAME        predict for this device (repeatable; default: all known)\n"
+    "  --device NAME        predict for this device (repeatable; default: every device the\n"
+    "                       model was trained on or adapted to)\n"
     "  --format F           table (default), json or csv\n"
     "  --top N              ops listed per graph and device in the table (default 10; 0 = all)\n"
     "  -o, --output FILE    write the predictions there instead of standard output\n"
@@ -468,7 +469,7 @@ int main(int argc, char **argv)
     opts o;
     int prc = parse(&o, argc, argv);
     if (prc) return prc == 1 ? 0 : 2;
-    gp_error err;
+    gp_error err = {{0}};
     checkpoint_meta meta;
     dataset d;
     model m;
@@ -600,8 +601,10 @@ int main(int argc, char **argv)
             goto done;
         }
         if (atomic_file_commit(&af, &err) != 0) goto done;
-    } else {
-        fflush(stdout);
+    } else if (fflush(stdout) != 0 || ferror(stdout)) {
+        /* A shell redirect to a full disk: the table is cut short. */
+        gp_errorf(&err, "writing the predictions to standard output failed (disk full or closed pipe?)");
+        goto done;
     }
 
     /* Metrics when the input carries labels. */

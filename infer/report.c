@@ -52,12 +52,16 @@ cJSON *report_metrics(FILE *f, const char *title, const predictions *p, const re
                     fprintf(f, "  %-22s %-5s %-24s %7lld %8.2f %8.4f %8.4f %8.4f %6.1f%% %6.1f%%\n", tn,
                             level ? "graph" : "node", names->device_names[d], (long long)m.n, m.mape, m.rmse_log,
                             m.spearman, m.kendall, m.within5, m.within10);
+                if (f && m.n_nan)
+                    fprintf(f, "  %-22s %-5s %-24s %7lld predicted NaN (the model diverged on them)\n", "", "",
+                            "", (long long)m.n_nan);
                 cJSON *o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "target", tn);
                 cJSON_AddStringToObject(o, "level", level ? "graph" : "node");
                 cJSON_AddStringToObject(o, "unit", un);
                 cJSON_AddStringToObject(o, "device", names->device_names[d]);
                 cJSON_AddNumberToObject(o, "n", (double)m.n);
+                cJSON_AddNumberToObject(o, "n_nan", (double)m.n_nan);
                 cJSON_AddItemToObject(o, "mape", num(m.mape));
                 cJSON_AddItemToObject(o, "rmse_log", num(m.rmse_log));
                 cJSON_AddItemToObject(o, "spearman", num(m.spearman));

@@ -705,6 +705,29 @@ START_TEST(test_source_heads)
 }
 END_TEST
 
+/* With no rows (R == 0) the pair head's device-side gradient is 0, whatever
+ * the dB buffer held from an earlier call (one buffer serves both heads). */
+START_TEST(test_pair_head_no_rows)
+{
+    enum { K = 4, HH = 3, DE = 2, D = 2 };
+    gemm_plan px, pe, p2;
+    gp_error err;
+    ck_assert_int_eq(gemm_plan_init(&px, K, HH, &err), 0);
+    ck_assert_int_eq(gemm_plan_init(&pe, DE, HH, &err), 0);
+    ck_assert_int_eq(gemm_plan_init(&p2, HH, 1, &err), 0);
+    float x[K] = {0}, e[D * DE] = {1, 1, 1, 1}, W[K * HH] = {0};
+    float dW1x[K * HH] = {0}, dW1e[DE * HH] = {0}, de[D * DE] = {0}, db1[HH] = {0}, dW2[HH] = {0}, db2[1] = {0};
+    float dB[D * HH] = {5, 5, 5, 5, 5, 5}, du[D * HH] = {0}, dA[HH] = {0}, u[D * HH] = {0}, dout[D] = {0};
+    pair_head_backward(NULL, de, dW1x, dW1e, db1, dW2, db2, dout, du, dA, dB, u, x, e, W, W, W, 0, D, HH, &px, &pe,
+                       &p2, NULL);
+    for (int k = 0; k < DE * HH; k++) ck_assert_float_eq(dW1e[k], 0.0f);
+    for (int k = 0; k < D * DE; k++) ck_assert_float_eq(de[k], 0.0f);
+    gemm_plan_free(&px);
+    gemm_plan_free(&pe);
+    gemm_plan_free(&p2);
+}
+END_TEST
+
 int main(void)
 {
     kernels_init(1);
@@ -725,6 +748,7 @@ int main(void)
     tcase_add_test(tc, test_neutral_device_rows);
     tcase_add_test(tc, test_descriptor_stats_use);
     tcase_add_test(tc, test_source_heads);
+    tcase_add_test(tc, test_pair_head_no_rows);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -63,6 +63,22 @@ START_TEST(test_error_metrics)
     ck_assert_double_eq_tol(m.rmse_log, 0.13310213124687983, 1e-12);
     ck_assert_double_eq_tol(m.within5, 50.0, 1e-12);  /* 1.04 and 3.0 */
     ck_assert_double_eq_tol(m.within10, 50.0, 1e-12); /* 2.0/2.5 is 20% off, 2.3/2.0 15% off */
+    ck_assert_int_eq(m.n_nan, 0);
+}
+END_TEST
+
+/* A NaN prediction of a measured value is a failure: two exact and two NaN
+ * predictions must not read as a perfect model (they used to vanish: n 2,
+ * MAPE 0, rho 1). */
+START_TEST(test_nan_predictions_count)
+{
+    double p[] = {1.0, 2.0, NAN, NAN, NAN}, y[] = {1.0, 2.0, 3.0, 4.0, NAN};
+    metrics m;
+    ck_assert_int_eq(metrics_compute(&m, p, y, 5), 0);
+    ck_assert_int_eq(m.n, 4);
+    ck_assert_int_eq(m.n_nan, 2);
+    ck_assert(isnan(m.mape) && isnan(m.rmse_log) && isnan(m.spearman) && isnan(m.kendall));
+    ck_assert_double_eq_tol(m.within10, 50.0, 1e-12);
 }
 END_TEST
 
@@ -73,6 +89,7 @@ int main(void)
     tcase_add_test(tc, test_rank_metrics_with_ties);
     tcase_add_test(tc, test_kendall_matches_quadratic);
     tcase_add_test(tc, test_error_metrics);
+    tcase_add_test(tc, test_nan_predictions_count);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

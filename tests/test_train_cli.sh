@@ -721,6 +721,8 @@ PY
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --device nope 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "knows: synth_fast, synth_slow" "$WORK/err.txt" && ok || bad "unknown device"
 "$BUILD/gnnpredict" "$WORK/d.h5" "$WORK/one.json" 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "expected 'gnnperf-checkpoint'" "$WORK/err.txt" && ok || bad "dataset as checkpoint"
 test ! -e "$WORK/x.h5" && ok || bad "failed runs left an output"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --format csv -q >/dev/full 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "standard output failed" "$WORK/err.txt" && ok || bad "a failed write to stdout must fail ($(cat "$WORK/err.txt"))"
 # A checkpoint on which libhdf5 1.10.8 loops forever (found by scripts/fuzz.sh): the load
 # deadline (common/watchdog.h) stops gnnpredict, gnnadapt and gnntrain --init with a message.
 HANG="$ROOT/tests/data/cli/checkpoint_heap_loop.h5"

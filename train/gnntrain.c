@@ -612,7 +612,7 @@ int main(int argc, char **argv)
     int prc = train_options_parse(&r.opt, argc, argv);
     if (prc) return prc == 1 ? 0 : 2;
     train_options *o = &r.opt;
-    gp_error err;
+    gp_error err = {{0}};
     kernels_init(o->threads);
     if (setup(&r, &err) != 0) {
         run_free(&r);
