@@ -3,7 +3,8 @@
  *
  * Argument order (llm.c style): outputs first, then what is saved for
  * backward, then inputs, then parameters, then sizes. Backward mirrors it:
- * input gradients (accumulated with +=, may be NULL when not needed),
+ * input gradients (accumulated with +=; NULL when not needed only where a
+ * function says so: dense_backward's dx, pair_head_backward's dx and de),
  * parameter gradients (always +=; the caller zeroes them once per step),
  * output gradient, saved tensors, inputs, parameters, sizes. Nothing here
  * allocates; the caller passes scratch buffers sized as documented. Shapes
@@ -80,7 +81,8 @@ void gin_backward(float *dh, float *deps, float *dW1, float *db1, float *dW2, fl
                   gemm_plan *p);
 
 /* Layer normalisation over each row: y = (x - mean) / sqrt(var + 1e-5) * gamma + beta.
- * saved: xhat (N,H), rstd (N). y may alias x. Rows are split over threads
+ * saved: xhat (N,H), rstd (N). y and x must not alias
+ * (the kernel reads them through restrict pointers). Rows are split over threads
  * in chunks of LAYERNORM_CHUNK_ROWS. */
 #define LAYERNORM_CHUNK_ROWS 256
 void layernorm_forward(float *y, float *xhat, float *rstd, const float *x, const float *gamma, const float *beta,

@@ -8,27 +8,31 @@ typedef struct pair {
     double a, b;
 } pair;
 
-static const double *g_keys; /* qsort has no context argument */
+/* A value and its position: qsort has no context argument, so the key
+ * travels with the index (no file-level state; callers may run at once). */
+typedef struct keyed {
+    double key;
+    int64_t i;
+} keyed;
 
-static int cmp_index(const void *x, const void *y)
+static int cmp_keyed(const void *x, const void *y)
 {
-    double a = g_keys[*(const int64_t *)x], b = g_keys[*(const int64_t *)y];
+    double a = ((const keyed *)x)->key, b = ((const keyed *)y)->key;
     return (a > b) - (a < b);
 }
 
 /* Average ranks (1-based), ties share the mean of their positions. */
 static int ranks(double *r, const double *v, int64_t n)
 {
-    int64_t *idx = malloc((size_t)n * sizeof *idx);
+    keyed *idx = malloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
     if (!idx) return -1;
-    for (int64_t i = 0; i < n; i++) idx[i] = i;
-    g_keys = v;
-    qsort(idx, (size_t)n, sizeof *idx, cmp_index);
+    for (int64_t i = 0; i < n; i++) idx[i] = (keyed){v[i], i};
+    qsort(idx, (size_t)n, sizeof *idx, cmp_keyed);
     for (int64_t i = 0; i < n;) {
         int64_t j = i;
-        while (j + 1 < n && v[idx[j + 1]] == v[idx[i]]) j++;
+        while (j + 1 < n && idx[j + 1].key == idx[i].key) j++;
         double avg = 0.5 * (double)(i + j) + 1.0;
-        for (int64_t k = i; k <= j; k++) r[idx[k]] = avg;
+        for (int64_t k = i; k <= j; k++) r[idx[k].i] = avg;
         i = j + 1;
     }
     free(idx);
