@@ -15,7 +15,11 @@
  * function, kernel height) in the graph: how much of each kind of work it
  * holds, which is what devices disagree about. The coefficients come from ridge regression
  * on the shots with standardised features, the ridge weight chosen by
- * leave-one-out error; the ridge pulls the source weights toward equal
+ * leave-one-out error (the features are standardised once over all the
+ * shots, so the left-out shot still sets each column's scale and with it
+ * its penalty; that makes loo_rmse a little optimistic with 10-20 shots,
+ * and only the choice of the ridge weight can feel it: the blend's
+ * cross-validation refits everything per fold); the ridge pulls the source weights toward equal
  * shares (1 / number of sources) and the class weights toward 0, so that a
  * heavy ridge falls back to the trained devices' mean ranking times a
  * constant. Neither feature needs the new device's model

@@ -21,19 +21,41 @@ int adapt_fine_tune(model *m, batcher *b, const int64_t *ids, int64_t n, const a
     memset(ps->adam_v, 0, (size_t)ps->size * sizeof(float));
     *first = *last = NAN;
     if (De > 1024) return gp_errorf(err, "device embedding of %d columns (at most 1024 supported)", De);
+    /* Shots go through in batches of ADAPT_BATCH; each batch's loss is a
+     * mean over its labels, so weighting it by its share of all labels makes
+     * the step the mean over every shot (a short last batch would otherwise
+     * weigh as much as a full one). */
+    const int64_t n_batches = (n + ADAPT_BATCH - 1) / ADAPT_BATCH;
+    double *share = calloc((size_t)(2 * n_batches + 2), sizeof(double));
+    if (!share) return gp_errorf(err, "out of memory");
+    double labels[2] = {0.0, 0.0};
+    for (int64_t k = 0; k < n_batches; k++) {
+        int64_t b0 = k * ADAPT_BATCH, cnt = n - b0 < ADAPT_BATCH ? n - b0 : ADAPT_BATCH;
+        gnn_batch gb;
+        batcher_fill(b, ids + b0, cnt, &gb);
+        for (int64_t i = 0; i < gb.n_nodes * Tn; i++) share[2 * k] += !isnan(b->node_y[i]);
+        for (int64_t i = 0; i < cnt * Tg; i++) share[2 * k + 1] += !isnan(b->graph_y[i]);
+        labels[0] += share[2 * k];
+        labels[1] += share[2 * k + 1];
+    }
+    for (int64_t k = 0; k < n_batches; k++)
+        for (int l = 0; l < 2; l++) share[2 * k + l] = labels[l] > 0 ? share[2 * k + l] / labels[l] : 0.0;
     for (int step = 1; step <= t->steps; step++) {
         double L = 0;
-        for (int64_t b0 = 0; b0 < n; b0 += 64) {
-            int64_t cnt = n - b0 < 64 ? n - b0 : 64;
+        for (int64_t k = 0; k < n_batches; k++) {
+            int64_t b0 = k * ADAPT_BATCH, cnt = n - b0 < ADAPT_BATCH ? n - b0 : ADAPT_BATCH;
             gnn_batch gb;
             batcher_fill(b, ids + b0, cnt, &gb);
-            if (model_forward(m, &gb, err) != 0) return -1;
+            if (model_forward(m, &gb, err) != 0) {
+                free(share);
+                return -1;
+            }
             if (Tn)
                 L += loss_term(m->d_node_out, NULL, m->node_out, b->node_y, gb.n_nodes, Tn, b->node_sigma,
-                               LOSS_MSE_LOG, 1.0f);
+                               LOSS_MSE_LOG, (float)share[2 * k]);
             if (Tg)
                 L += loss_term(m->d_graph_out, NULL, m->graph_out, b->graph_y, cnt, Tg, b->graph_sigma, LOSS_MSE_LOG,
-                               1.0f);
+                               (float)share[2 * k + 1]);
             if (b0 == 0) params_zero_grad(ps);
             model_backward(m, &gb);
         }
@@ -64,6 +86,7 @@ int adapt_fine_tune(model *m, batcher *b, const int64_t *ids, int64_t n, const a
             }
         adam_step(ps, &ac, step, ac.lr);
     }
+    free(share);
     return 0;
 }
 

@@ -25,10 +25,15 @@ typedef struct adapt_tuning {
     float lr;
 } adapt_tuning;
 
+/* Graphs per forward pass of the fine-tuning; the batcher b passed to
+ * adapt_fine_tune must take batches this large. */
+#define ADAPT_BATCH 64
+
 /* Adam on the batcher's targets (per-node and whole-graph, log MSE) of
  * graphs ids[0..n), from fresh optimizer moments; only the movable
- * parameters change. first/last get the summed loss of the first and last
- * step (NaN with 0 steps). m must be prepared for training. */
+ * parameters change. Each step follows the mean loss over all the graphs'
+ * labels, whatever the number of batches. first/last get the loss of the
+ * first and last step (NaN with 0 steps). m must be prepared for training. */
 int adapt_fine_tune(model *m, batcher *b, const int64_t *ids, int64_t n, const adapt_tuning *t, double *first,
                     double *last, gp_error *err);
 

@@ -442,7 +442,7 @@ int main(int argc, char **argv)
         }
     }
 
-    batch_spec bs = checkpoint_batch_spec(&meta, node_t, graph_t, 64, 1, &id, &col, desc_norm);
+    batch_spec bs = checkpoint_batch_spec(&meta, node_t, graph_t, ADAPT_BATCH, 1, &id, &col, desc_norm);
     if (checkpoint_prior_spec(&bs, &meta, rates_grown, names_grown, 1, &id, prior_rate, node_pf, graph_pf, &err) != 0) {
         gp_error_prefix(&err, "%s", o.dataset);
         goto done;
