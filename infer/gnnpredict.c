@@ -506,11 +506,17 @@ int main(int argc, char **argv)
     }
 
     /* Devices: the checkpoint's, all or the named ones. */
-    for (int i = 0; i < (o.n_devices ? o.n_devices : meta.n_devices) && n_dev < MAX_DEV; i++) {
+    for (int i = 0; i < (o.n_devices ? o.n_devices : meta.n_devices); i++) {
         int id = -1;
         if (!o.n_devices) {
             /* By default only devices the model learned from. */
             if (!meta.dev_trained[i]) continue;
+            if (n_dev == MAX_DEV) {
+                gp_errorf(&err, "%s: the model was trained on more than %d devices, more than one call predicts",
+                          o.checkpoint, MAX_DEV);
+                hint = "name the devices wanted with --device";
+                goto done;
+            }
             id = i;
         } else
             for (int32_t k = 0; k < meta.n_devices; k++)
