@@ -174,8 +174,8 @@ int metrics_compute(metrics *out, const double *pred, const double *y, int64_t n
         if (y[i] > 0) {
             double r = pred[i] / y[i] - 1.0;
             ape += fabs(r);
-            w5 += fabs(r) <= 0.05;
-            w10 += fabs(r) <= 0.10;
+            w5 += fabs(r) <= 0.05 + 1e-12; /* the boundary in both directions despite rounding */
+            w10 += fabs(r) <= 0.10 + 1e-12;
             double l = log(fmax(pred[i], 1e-30)) - log(y[i]);
             sl += l * l;
             m_pos++;

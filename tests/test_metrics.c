@@ -82,6 +82,18 @@ START_TEST(test_nan_predictions_count)
 }
 END_TEST
 
+/* Exactly 10 % off counts as within 10 %, high or low (1.1 / 1.0 - 1 is
+ * 0.10000000000000009 in doubles). */
+START_TEST(test_within_boundary)
+{
+    double p[] = {1.1, 0.9, 3.15, 2.85}, y[] = {1.0, 1.0, 3.0, 3.0};
+    metrics m;
+    ck_assert_int_eq(metrics_compute(&m, p, y, 4), 0);
+    ck_assert_double_eq_tol(m.within10, 100.0, 1e-12);
+    ck_assert_double_eq_tol(m.within5, 50.0, 1e-12);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("metrics");
@@ -90,6 +102,7 @@ int main(void)
     tcase_add_test(tc, test_kendall_matches_quadratic);
     tcase_add_test(tc, test_error_metrics);
     tcase_add_test(tc, test_nan_predictions_count);
+    tcase_add_test(tc, test_within_boundary);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
