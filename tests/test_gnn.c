@@ -355,6 +355,49 @@ START_TEST(test_adam_step)
 }
 END_TEST
 
+/* Several steps against AdamW written out in double (PyTorch's order: the
+ * decay first, then the bias-corrected update): from step 2 on the bias
+ * correction and the moments' memory matter, which step 1 cannot show. */
+START_TEST(test_adam_steps_reference)
+{
+    param_store p;
+    gp_error err;
+    params_init(&p);
+    ck_assert_int_ge(params_add(&p, "w", 2, 2, &err), 0);
+    ck_assert_int_ge(params_add(&p, "b", 1, 2, &err), 0);
+    ck_assert_int_eq(params_alloc(&p, &err), 0);
+    adam_config c;
+    adam_config_defaults(&c);
+    c.lr = 0.05f;
+    c.weight_decay = 0.1f;
+    double ref[6], m[6] = {0}, v[6] = {0};
+    for (int k = 0; k < 6; k++) {
+        float *x = k < 4 ? param_value(&p, 0) + k : param_value(&p, 1) + k - 4;
+        *x = 0.5f + 0.25f * (float)k;
+        ref[k] = *x;
+    }
+    for (int t = 1; t <= 5; t++) {
+        for (int k = 0; k < 6; k++) {
+            float g = (float)(0.3 * sin(1.7 * k + 0.9 * t) + 0.05 * k);
+            if (k < 4) param_grad(&p, 0)[k] = g;
+            else param_grad(&p, 1)[k - 4] = g;
+            double lr = c.lr, b1 = c.beta1, b2 = c.beta2;
+            if (k < 4) ref[k] -= lr * c.weight_decay * ref[k]; /* decay: matrices only */
+            m[k] = b1 * m[k] + (1 - b1) * g;
+            v[k] = b2 * v[k] + (1 - b2) * (double)g * g;
+            double mh = m[k] / (1 - pow(b1, t)), vh = v[k] / (1 - pow(b2, t));
+            ref[k] -= lr * mh / (sqrt(vh) + c.eps);
+        }
+        adam_step(&p, &c, t, c.lr);
+        for (int k = 0; k < 6; k++) {
+            float x = k < 4 ? param_value(&p, 0)[k] : param_value(&p, 1)[k - 4];
+            ck_assert_double_eq_tol(x, ref[k], 1e-5);
+        }
+    }
+    params_free(&p);
+}
+END_TEST
+
 START_TEST(test_determinism)
 {
     /* Same seed, same batch, a few steps: bit-identical parameters. */
@@ -741,6 +784,7 @@ int main(void)
     tcase_add_test(tc, test_loss_values);
     tcase_add_test(tc, test_loss_fd);
     tcase_add_test(tc, test_adam_step);
+    tcase_add_test(tc, test_adam_steps_reference);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_config_errors);
     tcase_add_test(tc, test_fused_layer_bits);
