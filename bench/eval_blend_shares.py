@@ -23,14 +23,13 @@ import csv
 import json
 import math
 import os
-import random
 import subprocess
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from evalcommon import ROOT, middle80, spearman  # noqa: E402
+from evalcommon import ROOT, middle80, shot_picks, spearman  # noqa: E402
 
 SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -84,15 +83,11 @@ def main():
     for dev in E.TEST:
         lat_d = {i: lat[i][dev] for i in lat}
         # the protocols' own draws (eval_help_nb201.py / eval_help_fbnet.py)
-        if a.protocol == "nb201":
-            pool = middle80(pool_r, lat_d)
-        else:
-            pool = [i for i in middle80(pool_r, lat_d) if i not in refs]
+        pool = middle80(pool_r, lat_d)
         query = middle80(query_r, lat_d)
         y = [lat_d[i] for i in query]
         for draw in range(a.draws):
-            picks = [i for i in random.Random(1000 * draw + a.shots).sample(pool, a.shots) if i not in refs]
-            shots = [name(i) for i in picks + list(refs)]
+            shots = [name(i) for i in shot_picks(pool, refs, dev, draw, a.shots)]
             ph = adapt_predict("heads", dev, shots, "heads", ("--anchor", str(anchor)))
             ps = adapt_predict("stack", dev, shots, "stack")
             for w in SHARES:

@@ -3,7 +3,8 @@
 
 Protocol (../shared/data/README.md, help_fbnet/fbnet_splits_help.json):
 the source devices train the model on the meta-training pool only (arch
-0..3999, here 0..3599 train and 3600..3999 validation), so no query arch is
+0..3999, here 0..3599 train and 3600..3999 validation), each device on its
+own middle 80% by latency as HELP's loader keeps them, so no query arch is
 ever trained on; for each test device (raspi4, eyeriss, fpga), k random pool
 archs from the middle 80% by latency on that device plus HELP's 10 reference
 archs adapt it (gnnadapt), and Spearman rho is measured on the query set
@@ -27,7 +28,8 @@ checkpoint has, so the model is trained with --no-node-targets; otherwise
 adapting to a test device would also see its per-block latencies.
 
 The k pool samples are drawn from the middle-80% pool without the reference
-archs, so every adaptation uses exactly k + 10 archs.
+archs, so every adaptation uses exactly k + 10 archs; the generator is
+seeded per device and draw (evalcommon.shot_picks).
 
     bench/eval_help_fbnet.py [--work DIR] [--dataset FBNET.h5] [--draws 10] [--shots 5,10,20]
                              [--epochs 40] [--method heads,stack,blend@10] [--steps 300]
@@ -40,13 +42,13 @@ import argparse
 import csv
 import json
 import os
-import random
 import sys
 
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, add_fewshot_args, featurizer_version, fewshot_methods, fewshot_scores, middle80, spearman
+from evalcommon import (ROOT, add_fewshot_args, featurizer_version, fewshot_methods, fewshot_scores, middle80, shot_picks,
+                        source_labels_middle80, spearman, tool_hash)
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -106,28 +108,37 @@ def main():
         lf = f["nodes/features"][:, cols.index("log_flops")]
         off = f["graphs/node_offsets"][()]
     # FLOPs from the C cost model: log_flops = log10(1 + FLOPs) per node, summed per graph.
-    flops = np.add.reduceat(10.0 ** lf.astype(np.float64) - 1.0, off[:-1])
+    # rounded: archs with the same FLOPs must tie, not differ by the summation order's last bit
+    flops = np.array([float(f"{x:.9g}") for x in np.add.reduceat(10.0 ** lf.astype(np.float64) - 1.0, off[:-1])])
 
     lat = {}
     with open(os.path.join(d, "help_fbnet", "fbnet_latency_wide.csv")) as f:
         for r in csv.DictReader(f):
-            lat[int(r["arch_id"])] = {dv: float(r[dv]) for dv in TEST}
+            lat[int(r["arch_id"])] = {dv: float(r[dv]) for dv in SOURCE + TEST}
 
+    # The source devices' labels on their own middle 80 % of the pool only, as HELP trains them.
+    src_ds = os.path.join(a.work, "fbnet_source.h5")
+    source_labels_middle80(PROG, ds, src_ds, SOURCE,
+                           {dev: [pos[name(i)] for i in middle80(POOL, {i: lat[i][dev] for i in POOL})]
+                            for dev in SOURCE})
     model = os.path.join(a.work, "source.h5")
+    gnntrain = os.path.join(ROOT, "build", "gnntrain")
     split = os.path.join(a.work, "split.csv")
     with open(split, "w") as f:
         f.write("graph,part\n")
         for i in POOL:
             f.write(f"{name(i)},{'train' if i < N_TRAIN else 'val'}\n")
-    cmd = [os.path.join(ROOT, "build", "gnntrain"), ds, "-o", model, "--epochs", str(a.epochs),
+    cmd = [gnntrain, src_ds, "-o", model, "--epochs", str(a.epochs),
            "--patience", "15", "--threads", str(a.threads), "-q", "--split-file", split,
            "--no-node-targets", "--log", os.path.join(a.work, "train.jsonl")]
     for dev in SOURCE:
         cmd += ["--device", dev]
     stamp = os.path.join(a.work, "source.cmd.json")         # retrain when the command or featurizer changed
-    key = {"cmd": cmd, "featurizer": featurizer_version()}
+    key = {"cmd": cmd, "featurizer": featurizer_version(), "gnntrain": tool_hash(gnntrain),
+           "labels": open(src_ds + ".stamp").read().strip()}
     if not (os.path.exists(model) and os.path.exists(stamp) and json.load(open(stamp)) == key):
-        print(f"training on the {len(SOURCE)} source devices, pool 0..3999 only", file=sys.stderr)
+        print(f"training on the {len(SOURCE)} source devices, each on its middle 80 % of pool 0..3999",
+              file=sys.stderr)
         run(cmd)
         json.dump(key, open(stamp, "w"))
     else:
@@ -136,11 +147,11 @@ def main():
     results = {}
     for dev in TEST:
         lat_d = {i: lat[i][dev] for i in lat}
-        pool = [i for i in middle80(POOL, lat_d) if i not in refs]
+        pool = middle80(POOL, lat_d)
         query = middle80(QUERY, lat_d)
         results.setdefault("FLOPs (gnnperf cost model)", []).append(
             spearman([flops[pos[name(i)]] for i in query], [lat_d[i] for i in query]))
-        picks = lambda draw, k: random.Random(1000 * draw + k).sample(pool, k) + list(refs)
+        picks = lambda draw, k, pool=pool, dev=dev: shot_picks(pool, refs, dev, draw, k)
         fewshot_scores(PROG, a, methods, shots_list, model, ds, dev, picks, query, name, results)
 
     print(f"HELP FBNet protocol, Spearman rho on the query set (middle 80%), mean of {a.draws} draws")

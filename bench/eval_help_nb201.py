@@ -3,9 +3,10 @@
 
 Protocol (../shared/data/README.md, help_nb201/nb201_splits_help.json):
 source devices train the model on the meta-training pool (arch 0..899,
-here 0..799 train and 800..899 validation); for each test device, 10 random
-pool archs from the middle 80% by latency on that device plus HELP's 10
-reference archs adapt it (gnnadapt, each --method in turn), and Spearman rho
+here 0..799 train and 800..899 validation), each device on its own middle
+80% by latency, as HELP's loader keeps them; for each test device, 10 random
+pool archs from the middle 80% by latency on that device (the reference
+archs excluded) plus HELP's 10 reference archs adapt it (gnnadapt, each --method in turn), and Spearman rho
 is measured on the query set (arch 900..1899, middle 80% on that device);
 averaged over 10 random draws. Also at 5 and 20 samples, and the FLOPs
 baseline (rank of total FLOPs, from the C cost model's feature column).
@@ -18,13 +19,13 @@ import argparse
 import csv
 import json
 import os
-import random
 import sys
 
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, add_fewshot_args, featurizer_version, fewshot_methods, fewshot_scores, middle80, spearman
+from evalcommon import (ROOT, add_fewshot_args, featurizer_version, fewshot_methods, fewshot_scores, middle80, shot_picks,
+                        source_labels_middle80, spearman, tool_hash)
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -76,26 +77,35 @@ def main():
     name = lambda i: f"nb201_{i}"
     row = lambda i: pos[name(i)]
 
+    # The source devices' labels on their own middle 80 % of the pool only, as HELP trains them.
+    src_ds = os.path.join(a.work, "nb201_source.h5")
+    source_labels_middle80(PROG, ds, src_ds, SOURCE,
+                           {dev: [row(i) for i in middle80(range(900), {i: lat[i][dev] for i in lat})]
+                            for dev in SOURCE})
     model = os.path.join(a.work, "source.h5")
-    cmd = [os.path.join(ROOT, "build", "gnntrain"), ds, "-o", model, "--epochs", str(a.epochs),
+    gnntrain = os.path.join(ROOT, "build", "gnntrain")
+    cmd = [gnntrain, src_ds, "-o", model, "--epochs", str(a.epochs),
            "--patience", "15", "--threads", str(a.threads), "-q",
            "--train-range", f"{row(0)}-{row(799)}", "--val-range", f"{row(800)}-{row(899)}"]
     for dev in SOURCE:
         cmd += ["--device", dev]
-    stamp_path, stamp = os.path.join(a.work, "source.cmd.json"), {"cmd": cmd, "featurizer": featurizer_version()}
+    stamp_path = os.path.join(a.work, "source.cmd.json")
+    stamp = {"cmd": cmd, "featurizer": featurizer_version(), "gnntrain": tool_hash(gnntrain),
+             "labels": open(src_ds + ".stamp").read().strip()}
     if not (os.path.exists(model) and os.path.exists(stamp_path) and json.load(open(stamp_path)) == stamp):
-        print(f"training on the {len(SOURCE)} source devices, pool 0..899", file=sys.stderr)
+        print(f"training on the {len(SOURCE)} source devices, each on its middle 80 % of pool 0..899", file=sys.stderr)
         run(cmd)
         json.dump(stamp, open(stamp_path, "w"))
     else:
-        print(f"reusing {model} (same command and featurizer)", file=sys.stderr)
+        print(f"reusing {model} (same command, labels, featurizer and gnntrain build)", file=sys.stderr)
 
     # FLOPs from the C cost model: column log_flops of the cached features.
     with h5py.File(ds, "r") as f:
         cols = [c.decode() if isinstance(c, bytes) else c for c in f["nodes/features"].attrs["column_names"]]
         lf = f["nodes/features"][:, cols.index("log_flops")]
         off = f["graphs/node_offsets"][()]
-    flops = np.add.reduceat(10.0 ** lf.astype(np.float64) - 1.0, off[:-1])
+    # rounded: archs with the same FLOPs must tie, not differ by the summation order's last bit
+    flops = np.array([float(f"{x:.9g}") for x in np.add.reduceat(10.0 ** lf.astype(np.float64) - 1.0, off[:-1])])
 
     results = {}
     for dev in TEST:
@@ -104,8 +114,7 @@ def main():
         query = middle80(range(900, 1900), lat_d)
         results.setdefault("FLOPs (gnnperf cost model)", []).append(
             spearman([flops[row(i)] for i in query], [lat_d[i] for i in query]))
-        picks = lambda draw, k: ([i for i in random.Random(1000 * draw + k).sample(pool, k) if i not in refs] +
-                                 list(refs))
+        picks = lambda draw, k, pool=pool, dev=dev: shot_picks(pool, refs, dev, draw, k)
         fewshot_scores(PROG, a, methods, shots_list, model, ds, dev, picks, query, name, results)
 
     print("HELP NAS-Bench-201 protocol, Spearman rho on the query set (middle 80%), mean of draws")

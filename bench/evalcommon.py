@@ -56,8 +56,10 @@ def rank(v):
 
 
 def spearman(a, b):
-    """Spearman rho with tied ranks averaged; NaN below 3 values."""
-    if len(a) < 3:
+    """Spearman rho with tied ranks averaged; NaN below 3 values or when a
+    value is not finite (a NaN prediction would otherwise rank as the
+    largest and still give a finite rho)."""
+    if len(a) < 3 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return float("nan")
     return float(np.corrcoef(rank(a), rank(b))[0, 1])
 
@@ -67,6 +69,65 @@ def middle80(ids, lat):
     ids = sorted(ids, key=lambda i: lat[i])
     n = len(ids)
     return ids[int(0.1 * n): n - int(0.1 * n)]
+
+
+def tool_hash(*paths):
+    """sha256 over built binaries or scripts: part of the stamps that decide
+    whether a trained model is reused, so that a rebuilt gnntrain (or a
+    changed importer) retrains instead of reusing what older code made."""
+    import hashlib
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def shot_picks(pool, refs, dev, draw, k):
+    """The k pool archs a draw adapts from, plus the reference archs. The
+    references are taken out of the pool before sampling (so there are k new
+    archs), the pool is put in arch order and the generator is seeded with
+    the device too: the pool comes in latency order, and one seed per draw
+    would pick the same latency ranks on every device."""
+    import random
+    cand = sorted(i for i in pool if i not in set(refs))
+    return random.Random(f"{dev}/{draw}/{k}").sample(cand, k) + list(refs)
+
+
+def source_labels_middle80(prog, src, dst, devices, pools, target="latency_ms"):
+    """HELP trains its source (meta-training) devices on the middle 80 % of
+    the pool by each device's latency, as it does the test devices: writes
+    dst, a copy of the packed dataset src whose whole-graph target of each
+    device in devices is NaN (not measured) outside rows pools[device].
+    Atomic (a temporary beside dst, then rename); skipped when dst is newer
+    than src and records the same rows."""
+    import hashlib
+    import json
+    import shutil
+    import h5py
+    key = hashlib.sha256(json.dumps({d: sorted(map(int, pools[d])) for d in devices}).encode()).hexdigest()
+    stamp = dst + ".stamp"
+    if os.path.exists(dst) and os.path.exists(stamp) and open(stamp).read().strip() == key and \
+            os.path.getmtime(dst) >= os.path.getmtime(src):
+        return
+    tmp = dst + ".tmp"
+    shutil.copyfile(src, tmp)
+    with h5py.File(tmp, "r+") as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["devices/names"][()]]
+        missing = [d for d in devices if d not in names]
+        if missing:
+            os.unlink(tmp)
+            sys.exit(f"{prog}: {src} has no device {', '.join(missing)}")
+        v = f[f"labels/graph/{target}"][()]
+        for d in devices:
+            col = names.index(d)
+            keep = np.zeros(v.shape[0], dtype=bool)
+            keep[np.asarray(sorted(pools[d]), dtype=np.int64)] = True
+            v[~keep, col] = np.nan
+        f[f"labels/graph/{target}"][...] = v
+    os.replace(tmp, dst)
+    with open(stamp, "w") as f:
+        f.write(key + "\n")
 
 
 def add_fewshot_args(ap, work_default):

@@ -28,7 +28,11 @@ to be read against.
    every device), and 1x1 conv -> 3x3 conv (the same kernels, 9x the
    multiply-adds; on batch-1 GPUs, which are launch-bound, the two take
    nearly the same time and the assumption that the 3x3 is never faster is
-   weakest). With noise in ln latency independent between runs and normal,
+   weakest). Only pairs whose two latencies both lie in the range scored
+   (the query set's middle 80 % on that device) count: rounding to whole
+   milliseconds is a larger error in ln on faster archs, so pairs from the
+   whole space would overstate the noise where it is scored. With noise in
+   ln latency independent between runs and normal,
    the heavier network's measured ln ratio d = delta + e1 - e2 with delta >=
    0, so P(e1 - e2 < -t) >= P(d < -t) for every t > 0, which bounds the
    noise's standard deviation from below (the largest bound over t with at
@@ -158,7 +162,11 @@ def nb201(d):
         for light, heavy in NB201_PAIRS:
             pairs = np.array([(index[o[:k] + (heavy,) + o[k + 1:]], i)
                               for i, o in enumerate(ops) for k in range(6) if o[k] == light])
-            lr = np.log(lat[dv][pairs[:, 0]] / lat[dv][pairs[:, 1]])
+            # only pairs inside the scored latency range: whole-millisecond
+            # labels have a larger rounding error in ln on faster archs
+            lo, hi = lat[dv][keep].min(), lat[dv][keep].max()
+            both = np.all((lat[dv][pairs] >= lo) & (lat[dv][pairs] <= hi), axis=1)
+            lr = np.log(lat[dv][pairs[both, 0]] / lat[dv][pairs[both, 1]])
             bound = 0.0
             for t in np.linspace(0.005, 0.5, 100):
                 p = float(np.mean(lr < -t))
