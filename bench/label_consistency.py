@@ -15,9 +15,9 @@ to be read against.
    target when B's label exceeds (1.1 / 0.9) x A's: no prediction that gives
    A at least B's value is within 10 % of both. Per device and target it
    prints the contradicted pairs, the searchable CIFAR-layout blocks that are
-   in one (eval_fbnet_blocks.py draws its held-out 20 % from those of them
-   that occur in its imported networks, about 100 of the 108), and a ceiling
-   for that protocol: over --draws random holdouts of 20 %, 100 % minus the mean share of held-out blocks that have a
+   in one, and a ceiling for eval_fbnet_blocks.py's protocol: over --draws
+   random holdouts of 20 % of the configurations it draws from (those with a
+   node in its default networks, 0-1999: identity skips have none), 100 % minus the mean share of held-out blocks that have a
    contradicting partner left in training. A model that fits that partner
    within 10 % (the protocol trains on it) and respects dominance misses
    such a block.
@@ -68,6 +68,7 @@ BLOCK_TARGETS = [("edgegpu", "latency_ms"), ("edgegpu", "energy_mJ"), ("raspi4",
 BOTH_WITHIN_10 = 1.1 / 0.9
 SIZE_FIELDS = ("H", "W", "Cin", "Cout")
 HOLDOUT_FRAC = 0.2          # eval_fbnet_blocks.py's default --holdout-frac
+PROTOCOL_ARCHS = 2000       # and its default --archs 0-1999
 NB201_PAIRS = [("skip_connect", "nor_conv_3x3"), ("skip_connect", "nor_conv_1x1"),
                ("nor_conv_1x1", "nor_conv_3x3")]
 NB201_EDGES = ["e1_0to1", "e2_0to2", "e3_1to2", "e4_0to3", "e5_1to3", "e6_2to3"]
@@ -97,11 +98,16 @@ def dominates(a, b):
 def block_table(d, draws, seed):
     path = os.path.join(d, "help_fbnet", "hwnasbench_fbnet_block_lut.csv")
     rows = list(csv.DictReader(open(path, newline="")))
-    pool_keys = {r["block_key"] for r in csv.DictReader(open(os.path.join(d, "help_fbnet", "fbnet_nodes_cifar100.csv")))}
+    # eval_fbnet_blocks.py's draw: configurations in its imported networks (default archs 0-1999) that
+    # have a node, i.e. ConvBlocks and the Skips that change the shape (an identity Skip has none)
+    pool_keys = {r["block_key"] for r in csv.DictReader(open(os.path.join(d, "help_fbnet", "fbnet_nodes_cifar100.csv")))
+                 if int(r["arch_id"]) < PROTOCOL_ARCHS}
     keys = [r["block_key"] for r in rows]
     parsed = [parse_key(k) for k in keys]
     dom = [(a, b) for a, b in itertools.permutations(range(len(rows)), 2) if dominates(parsed[a], parsed[b])]
-    pool_all = [i for i, k in enumerate(keys) if k in pool_keys and parsed[i][0] in ("ConvBlock", "Skip")]
+    identity = lambda f: f.get("Cin") == f.get("Cout") and f.get("stride", 1) == 1   # noqa: E731
+    pool_all = [i for i, k in enumerate(keys) if k in pool_keys and (
+        parsed[i][0] == "ConvBlock" or (parsed[i][0] == "Skip" and not identity(parsed[i][1])))]
     n_hold = max(1, int(round(HOLDOUT_FRAC * len(pool_all))))
     print(f"FBNet block table: {len(rows)} rows, {len(dom)} dominance pairs; the protocol draws {n_hold} "
           f"of {len(pool_all)} searchable CIFAR-layout configurations")
