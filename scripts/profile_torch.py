@@ -49,6 +49,7 @@ Example:
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import math
@@ -325,30 +326,43 @@ def repair_text_file(path):
             log("%s: dropped a torn last line (%d bytes)" % (path, len(data) - cut))
 
 
+def node_digest(doc):
+    """What identifies a graph's structure: its nodes' names and ops in order.
+    A graph is stored once under its name and every later run's labels are
+    attached to it, so a later run whose graph of that name differs (another
+    --rcnn-nodes or --rcnn-spread gives the same rcnn names) must not."""
+    return hashlib.sha256(json.dumps([(n["name"], n["op"]) for n in doc["nodes"]]).encode()).hexdigest()
+
+
 def load_state(out_dir):
-    """(graph names in graphs.jsonl, done (graph, device) pairs, failed pairs, fastest reference per device)."""
+    """({graph name in graphs.jsonl: node_digest}, done (graph, device) pairs, failed pairs,
+    fastest reference per device)."""
     gpath = os.path.join(out_dir, "graphs.jsonl")
     lpath = os.path.join(out_dir, "labels.csv")
     rpath = os.path.join(out_dir, "runlog.jsonl")
     for p in (gpath, lpath, rpath):
         repair_text_file(p)
-    graphs = set()
+    graphs = {}
     if os.path.exists(gpath):
         with open(gpath, encoding="utf-8") as f:
             for line in f:
                 if line.strip():
-                    graphs.add(json.loads(line)["name"])
+                    doc = json.loads(line)
+                    graphs[doc["name"]] = node_digest(doc)
     done = set()
     if os.path.exists(lpath):
         with open(lpath, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
-        if rows and tuple(rows[0]) != LABEL_COLS:
+        if not rows:
+            # killed before the header was written: start the table afresh
+            os.unlink(lpath)
+        elif tuple(rows[0]) != LABEL_COLS:
             raise SystemExit("profile_torch: %s: unexpected header %s" % (lpath, rows[0]))
         for r in rows[1:]:
             if len(r) == 6 and r[1] == "" and r[3] == "latency_ms":
                 done.add((r[0], r[2]))
-        keep = [rows[0]] + [r for r in rows[1:] if len(r) == 6 and (r[0], r[2]) in done]
-        if len(keep) != len(rows):
+        keep = rows[:1] + [r for r in rows[1:] if len(r) == 6 and (r[0], r[2]) in done]
+        if rows and len(keep) != len(rows):
             # rows of a (graph, device) block cut short: rewrite without them
             tmp = lpath + ".tmp"
             with open(tmp, "w", newline="", encoding="utf-8") as f:
@@ -412,7 +426,9 @@ def drop_labels(lpath, pairs):
     so that the next run profiles them again."""
     with open(lpath, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    keep = rows[:1] + [r for r in rows[1:] if (r[0], r[2]) not in pairs]
+    # a row that is not whole (a torn line) goes too: load_state would drop
+    # it and its block anyway, and it cannot be matched to a pair here
+    keep = rows[:1] + [r for r in rows[1:] if len(r) == 6 and (r[0], r[2]) not in pairs]
     tmp = lpath + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         csv.writer(f, lineterminator="\n").writerows(keep)
@@ -432,6 +448,7 @@ class Parent:
         self.spath = os.path.join(self.out, "summary.json")
         if args.redo_suspect and os.path.exists(self.rpath) and os.path.exists(self.lpath):
             repair_text_file(self.rpath)
+            repair_text_file(self.lpath)
             pairs = suspect_pairs(self.rpath, args.settle_limit)
             n = drop_labels(self.lpath, pairs) if pairs else 0
             log("--redo-suspect: %d (graph, device) pairs measured next to a slow reference or on a shared core; "
@@ -439,7 +456,7 @@ class Parent:
         self.graphs, self.done, self.failed, self.baseline = load_state(self.out)
         self.workers = {}
         self.cpu = args.device_name or machine.cpu_short_name()
-        new = not os.path.exists(self.lpath)
+        new = not os.path.exists(self.lpath) or os.path.getsize(self.lpath) == 0
         self.lf = open(self.lpath, "a", newline="", encoding="utf-8")
         self.lw = csv.writer(self.lf, lineterminator="\n")
         if new:
@@ -580,6 +597,12 @@ class Parent:
             res = self.request(t, sp)
             if res.get("ref"):
                 self.on_ref(dev, res["ref"], "before %s" % sp["name"])
+            stored = self.graphs.get(sp["name"])
+            if res.get("type") == "result" and "doc" in res and stored and stored != node_digest(res["doc"]):
+                res = {"type": "error", "graph": sp["name"],
+                       "error": "graphs.jsonl already holds another graph named %s (made with other options, "
+                                "e.g. --rcnn-nodes or --rcnn-spread): its labels would not fit; profile into "
+                                "another --out-dir" % sp["name"]}
             if res.get("type") == "result":
                 self.write_result(sp, res)
                 n_ok += 1
@@ -615,9 +638,9 @@ class Parent:
         graph as failed."""
         for attempt in (1, 2):
             w = self.worker(t)
-            need = sp["name"] not in self.graphs
             try:
-                w.stdin.write(json.dumps({"cmd": "profile", "spec": sp, "need_graph": need}) + "\n")
+                # the graph every time: a stored one of that name must be the same graph
+                w.stdin.write(json.dumps({"cmd": "profile", "spec": sp, "need_graph": True}) + "\n")
                 w.stdin.flush()
                 line = w.stdout.readline()
             except OSError:
@@ -638,7 +661,7 @@ class Parent:
             self.gf.write(json.dumps(res["doc"], separators=(",", ":")) + "\n")
             self.gf.flush()
             os.fsync(self.gf.fileno())
-            self.graphs.add(sp["name"])
+            self.graphs[sp["name"]] = node_digest(res["doc"])
         buf = io.StringIO()
         wr = csv.writer(buf, lineterminator="\n")
         for node, target, value, unit in res["labels"]:

@@ -586,6 +586,45 @@ class CliTest(unittest.TestCase):
             graphs_, done, failed, base = profile_torch.load_state(out)
             self.assertEqual(len(done), 2)
 
+            # --redo-suspect with a suspect pair and a torn last line: the line is
+            # repaired before the suspect rows are dropped (a short torn line
+            # crashed it; a longer one, its "ms" unit cut to "m", was kept whole)
+            with open(runlog, "a") as f:
+                f.write(json.dumps({"type": "ref", "device": dev, "when": "test", "graph": "resnet18_b1",
+                                    "ms": 1e9, "t": 0.0}) + "\n")
+            for torn in ("resnet18_r64_b1,fe", "resnet18_r64_b1,,%s,latency_ms,7.5,m" % dev):
+                self.assertTrue(profile_torch.suspect_pairs(runlog, 0.15))
+                with open(os.path.join(out, "labels.csv"), "a") as f:
+                    f.write(torn)
+                self.run_cli(out, "--redo-suspect")
+                with open(os.path.join(out, "labels.csv"), newline="") as f:
+                    rows = list(csv.reader(f))
+                self.assertTrue(all(len(r) == 6 for r in rows), [r for r in rows if len(r) != 6])
+                self.assertFalse([r for r in rows if r[5] == "m"])
+                with open(runlog, "a") as f:   # suspect again for the next case
+                    f.write(json.dumps({"type": "ref", "device": dev, "when": "test", "graph": "resnet18_b1",
+                                        "ms": 1e9, "t": 0.0}) + "\n")
+
+    def test_resume_edge_cases(self):
+        rcnn = ["--models", "rcnn", "--count", "1", "--rcnn-spread", "0"]
+        with tempfile.TemporaryDirectory() as out:
+            # a labels.csv left empty by a run killed before its header: a fresh table
+            open(os.path.join(out, "labels.csv"), "w").close()
+            self.run_cli(out, *rcnn, "--rcnn-nodes", "20")
+            with open(os.path.join(out, "labels.csv"), newline="") as f:
+                rows = list(csv.reader(f))
+            self.assertEqual(tuple(rows[0]), profile_torch.LABEL_COLS)
+            self.assertTrue(any(r[1] == "" and r[3] == "latency_ms" for r in rows[1:]))
+            # the same graph name made with other options is refused, its labels not written
+            before = read(os.path.join(out, "labels.csv"))
+            cmd = [sys.executable, os.path.join(HERE, "profile_torch.py"), *rcnn, "--rcnn-nodes", "40",
+                   "--threads", "2", "--repeats", "2", "--min-seconds", "0", "--warmup", "1", "--quick-device",
+                   "--no-ref", "--no-eager", "--out-dir", out]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+            self.assertEqual(p.returncode, 3, p.stderr[-3000:])
+            self.assertIn("already holds another graph named", p.stderr)
+            self.assertEqual(read(os.path.join(out, "labels.csv")), before)
+
 
 @unittest.skipUnless(HAVE_TORCH, "python3-torch not installed")
 class CudaPipelineTest(unittest.TestCase):
