@@ -502,11 +502,19 @@ def write_jsonl(graphs, path):
 
 
 def write_json(graph, path):
-    """Writes one graph as an indented JSON document (for reading by eye)."""
+    """Writes one graph as an indented JSON document (for reading by eye),
+    through path + ".tmp" and a rename, as write_jsonl does."""
     doc = graph.to_json() if isinstance(graph, GraphBuilder) else graph
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    os.replace(tmp, path)
 
 
 def read_jsonl(path):

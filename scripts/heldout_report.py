@@ -17,6 +17,7 @@ import argparse
 import collections
 import csv
 import json
+import os
 import sys
 
 MIN_OP_MS = 0.05
@@ -78,9 +79,10 @@ def main():
     print("ops >= 50 us within +-20%%: %d of %d = %.0f%% (target: all)" % (big_ok, big, 100.0 * big_ok / max(1, big)))
     print("node labels summing to within 10%% of the measured whole: %d of %d" % (lab_ok, len(lab)))
     if a.json:
-        with open(a.json, "w") as f:
+        with open(a.json + ".tmp", "w") as f:
             json.dump({"rows": rows, "whole_within_10": n_ok, "models": len(rows), "ops_ge_50us": big,
                        "ops_within_20": big_ok, "labels_sum_within_10": lab_ok}, f, indent=1)
+        os.replace(a.json + ".tmp", a.json)
     return 0
 
 

@@ -23,21 +23,34 @@ DEST="${GP_DATASET_DIR:-$GP_ROOT/datasets/cpu}"
 mkdir -p "$DEST"
 gp_ensure_packages python3-torch python3-torchvision
 gp_build "$GP_ROOT/build"
+profile() { # profile_torch.py exits 3 when some graphs failed: they are left out, the rest goes on
+    local rc=0
+    /usr/bin/python3 "$GP_ROOT/scripts/profile_torch.py" "$@" --out-dir "$RUN" || rc=$?
+    if [ $rc -eq 3 ]; then
+        gp_log "some graphs could not be profiled (their errors are in $RUN/runlog.jsonl); going on without them"
+    elif [ $rc -ne 0 ]; then
+        exit $rc
+    fi
+}
 if [ "$PACK_ONLY" = 0 ]; then
     gp_log "profiling into $RUN: ${OPTS[*]}"
-    /usr/bin/python3 "$GP_ROOT/scripts/profile_torch.py" "${OPTS[@]}" --out-dir "$RUN"
+    profile "${OPTS[@]}"
     # Graphs measured next to a slow reference (a slow spell of the machine)
     # are profiled once more; see datasets/cpu/README.md.
     gp_log "profiling again what was measured in a slow spell (--redo-suspect)"
-    /usr/bin/python3 "$GP_ROOT/scripts/profile_torch.py" "${OPTS[@]}" --redo-suspect --out-dir "$RUN"
+    profile "${OPTS[@]}" --redo-suspect
 fi
 gp_log "splitting off the held-out models: $HELDOUT"
 /usr/bin/python3 - "$RUN" "$HELDOUT" <<'PY'
 import csv, json, sys
+import os
 run, held = sys.argv[1], set(sys.argv[2].split(","))
 names = set()
 zoo = []
-with open(f"{run}/graphs.jsonl") as f, open(f"{run}/train.jsonl", "w") as tr, open(f"{run}/heldout.jsonl", "w") as ho:
+# every file is written under a temporary name and renamed at the end: an
+# interrupted split leaves the previous files, never cut-short ones
+with open(f"{run}/graphs.jsonl") as f, open(f"{run}/train.jsonl.tmp", "w") as tr, \
+        open(f"{run}/heldout.jsonl.tmp", "w") as ho:
     for line in f:
         g = json.loads(line)
         name = g["name"]
@@ -49,15 +62,17 @@ with open(f"{run}/graphs.jsonl") as f, open(f"{run}/train.jsonl", "w") as tr, op
 # ones; training sees each of them ZOO_REPEATS times per epoch
 # (gnntrain --graph-repeats; see datasets/cpu/README.md).
 ZOO_REPEATS = 5
-with open(f"{run}/train_repeats.csv", "w") as f:
+with open(f"{run}/train_repeats.csv.tmp", "w") as f:
     f.write("graph,repeats\n")
     for name in zoo:
         f.write(f"{name},{ZOO_REPEATS}\n")
 missing = held - names
 if missing:
+    for name in ("train.jsonl", "heldout.jsonl", "train_repeats.csv"):
+        os.unlink(f"{run}/{name}.tmp")
     sys.exit(f"make_cpu_dataset: held-out models not profiled: {', '.join(sorted(missing))}")
-with open(f"{run}/labels.csv", newline="") as f, open(f"{run}/train_labels.csv", "w", newline="") as tr, \
-        open(f"{run}/heldout_labels.csv", "w", newline="") as ho:
+with open(f"{run}/labels.csv", newline="") as f, open(f"{run}/train_labels.csv.tmp", "w", newline="") as tr, \
+        open(f"{run}/heldout_labels.csv.tmp", "w", newline="") as ho:
     rows = csv.reader(f)
     header = next(rows)
     wt, wh = csv.writer(tr), csv.writer(ho)
@@ -65,12 +80,15 @@ with open(f"{run}/labels.csv", newline="") as f, open(f"{run}/train_labels.csv",
     wh.writerow(header)
     for r in rows:
         (wh if r[0] in held else wt).writerow(r)
+for name in ("train.jsonl", "heldout.jsonl", "train_repeats.csv", "train_labels.csv", "heldout_labels.csv"):
+    os.replace(f"{run}/{name}.tmp", f"{run}/{name}")
 PY
 NOTE="profiled on $(hostname) by scripts/make_cpu_dataset.sh (runs listed in datasets/cpu/README.md); packed $(date -u +%Y-%m-%dT%H:%MZ)"
 "$GP_ROOT/build/gnndata" pack -o "$DEST/cpu.h5" --labels "$RUN/train_labels.csv" \
     --devices "$RUN/devices.csv" --note "$NOTE" --no-features "$RUN/train.jsonl"
 "$GP_ROOT/build/gnndata" pack -o "$DEST/heldout.h5" --labels "$RUN/heldout_labels.csv" \
     --devices "$RUN/devices.csv" --note "$NOTE (held-out models)" --no-features "$RUN/heldout.jsonl"
-cp "$RUN/summary.json" "$DEST/summary.json"
-cp "$RUN/train_repeats.csv" "$DEST/train_repeats.csv"
+for f in summary.json train_repeats.csv; do
+    cp "$RUN/$f" "$DEST/$f.tmp" && mv "$DEST/$f.tmp" "$DEST/$f"
+done
 ls -la "$DEST"
