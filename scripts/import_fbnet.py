@@ -64,9 +64,9 @@ if HERE not in sys.path:
 
 import gpgraph  # noqa: E402
 import gen_fbnet  # noqa: E402
-from import_nb201 import (ImportFailure, GraphWriter, Labels, Progress, add_common_args, all_or_nothing,  # noqa: E402
+from import_nb201 import (DeviceTable, ImportFailure, GraphWriter, Labels, Progress, add_common_args, all_or_nothing,  # noqa: E402
                           batch_of_setting, log, pack, parse_value, read_csv, read_wide,
-                          resolve_data_dir, run_main, write_devices)
+                          resolve_data_dir, run_main)
 
 PROG = "import_fbnet"
 N_ARCHS = 5000
@@ -233,13 +233,13 @@ def _main(argv):
 
     # --- devices ---------------------------------------------------------
     devices = list(settings) + [d for d in BLOCK_DEVICES if d not in settings]
-    write_devices(os.path.join(args.out_dir, "devices.csv"), devices, ["batch"],
-                  {d: {"batch": batch_of_setting(d)} for d in devices})
 
     # --- graphs and labels -----------------------------------------------
     sel = [a for a in range(N_ARCHS) if keep is None or a in keep]
     if not sel:
         raise ImportFailure("--indices %s selects no architecture" % args.indices)
+    dw = DeviceTable(os.path.join(args.out_dir, "devices.csv"), devices, ["batch"],
+                     {d: {"batch": batch_of_setting(d)} for d in devices})
     gw = GraphWriter(os.path.join(args.out_dir, "graphs.jsonl"))
     lw = Labels(os.path.join(args.out_dir, "labels.csv"))
     prog = Progress(PROG, "graphs", len(sel))
@@ -247,7 +247,7 @@ def _main(argv):
     unassigned_frac = {d: [] for d in BLOCK_DEVICES}
     n_identity = 0
     zero_labels = collections.Counter()
-    with all_or_nothing(gw, lw):
+    with all_or_nothing(gw, lw, dw):
         for i, a in enumerate(sel):
             name = "fbnet_%d" % a
             doc = gen_fbnet.build_fbnet(archs[a], name=name,
@@ -322,12 +322,12 @@ def import_blocks(args, src, t0):
         except ValueError:
             raise ImportFailure("%s:%d: column %s: %r is not an integer" % (lpath, i + 2, c, r[c]))
     devices = list(BLOCK_DEVICES)
-    write_devices(os.path.join(args.out_dir, "devices.csv"), devices, ["batch"],
-                  {d: {"batch": None} for d in devices})
+    dw = DeviceTable(os.path.join(args.out_dir, "devices.csv"), devices, ["batch"],
+                     {d: {"batch": None} for d in devices})
     gw = GraphWriter(os.path.join(args.out_dir, "graphs.jsonl"))
     lw = Labels(os.path.join(args.out_dir, "labels.csv"))
     kinds, identity = collections.Counter(), 0
-    with all_or_nothing(gw, lw):
+    with all_or_nothing(gw, lw, dw):
         for i, r in enumerate(rows):
             t = r["block_type"]
             dims = dict(h=num(r, "H", i, 0), w=num(r, "W", i, 0), c_in=num(r, "Cin", i, 0),
@@ -352,13 +352,14 @@ def import_blocks(args, src, t0):
             kinds[t] += 1
             for (d, tg), v in sorted(lut[key].items()):
                 lw.add(key, "", d, tg, v, units[tg])
-    # every block the CIFAR networks use (fbnet_nodes_cifar100.csv) must have its graph here
-    node_keys = read_node_keys(os.path.join(src, "fbnet_nodes_cifar100.csv"))
-    used = {k for ks in node_keys.values() for k in ks if not is_identity_skip(k)}
-    built = {k for k in lut if not is_identity_skip(k)}
-    if used - built:
-        raise ImportFailure("fbnet_nodes_cifar100.csv uses %d blocks with no block graph, e.g. %s"
-                            % (len(used - built), sorted(used - built)[:3]))
+        # every block the CIFAR networks use (fbnet_nodes_cifar100.csv) must have its graph here;
+        # checked before the outputs are renamed into place
+        node_keys = read_node_keys(os.path.join(src, "fbnet_nodes_cifar100.csv"))
+        used = {k for ks in node_keys.values() for k in ks if not is_identity_skip(k)}
+        built = {k for k in lut if not is_identity_skip(k)}
+        if used - built:
+            raise ImportFailure("fbnet_nodes_cifar100.csv uses %d blocks with no block graph, e.g. %s"
+                                % (len(used - built), sorted(used - built)[:3]))
     log(PROG, "block graphs: %d (%s), %d identity skips left out; labels: %s; %d empty table cells; %.1f s"
         % (gw.count, ", ".join("%s %d" % kv for kv in sorted(kinds.items())), identity, lw.summary(),
            sum(lut_missing.values()), time.time() - t0))

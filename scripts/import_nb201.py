@@ -252,27 +252,42 @@ class Labels:
         return ", ".join("%s %s: %d" % (lvl, t, n) for (lvl, t), n in sorted(self.count.items()))
 
 
-def write_devices(path, devices, columns, values):
+class DeviceTable:
     """devices.csv: device, then columns; values {device: {column: number}}.
 
-    A missing value is an empty cell (unknown).
+    A missing value is an empty cell (unknown). Written to a temporary file
+    at once; close() renames it into place and abort() removes it, so that it
+    joins the graphs and labels in all_or_nothing: a failed import leaves no
+    new devices.csv beside an older import's graphs.
     """
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["device"] + list(columns))
-        for d in devices:
-            row = [d]
-            for c in columns:
-                v = values.get(d, {}).get(c)
-                if v is None:
-                    row.append("")
-                else:
-                    if not math.isfinite(float(v)):
-                        raise ImportFailure("device %s descriptor %s: %r is not finite" % (d, c, v))
-                    row.append(("%d" % v) if float(v).is_integer() else repr(float(v)))
-            w.writerow(row)
-    os.replace(tmp, path)
+
+    def __init__(self, path, devices, columns, values):
+        self.path, self.tmp = path, path + ".tmp"
+        try:
+            with open(self.tmp, "w", newline="", encoding="utf-8") as f:
+                w = csv.writer(f, lineterminator="\n")
+                w.writerow(["device"] + list(columns))
+                for d in devices:
+                    row = [d]
+                    for c in columns:
+                        v = values.get(d, {}).get(c)
+                        if v is None:
+                            row.append("")
+                        else:
+                            if not math.isfinite(float(v)):
+                                raise ImportFailure("device %s descriptor %s: %r is not finite" % (d, c, v))
+                            row.append(("%d" % v) if float(v).is_integer() else repr(float(v)))
+                    w.writerow(row)
+        except BaseException:
+            self.abort()
+            raise
+
+    def close(self):
+        os.replace(self.tmp, self.path)
+
+    def abort(self):
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
 
 
 class GraphWriter:
@@ -382,18 +397,19 @@ class Progress:
 PROG = "import_nb201"
 
 
-def write_graphs_with_latency(prog, out_dir, sel, build, lat, devices, t0):
-    """Writes graphs.jsonl and the per-graph latency_ms labels of `sel`.
+def write_graphs_with_latency(prog, out_dir, sel, build, lat, devices, t0, device_table):
+    """Writes graphs.jsonl and the per-graph latency_ms labels of `sel`, and
+    puts device_table (a DeviceTable) into place with them.
 
     build(i) returns (graph name, JSON document); lat[i][device] is the
     latency in ms (missing cells skipped). Shared by the importers whose data
     is one whole-network latency per (architecture, device setting). On any
-    failure both files are removed, never left half-written.
+    failure the three files are removed, never left half-written.
     """
     gw = GraphWriter(os.path.join(out_dir, "graphs.jsonl"))
     lw = Labels(os.path.join(out_dir, "labels.csv"))
     progress = Progress(prog, "graphs", len(sel))
-    with all_or_nothing(gw, lw):
+    with all_or_nothing(gw, lw, device_table):
         for k, i in enumerate(sel):
             name, doc = build(i)
             gw.write(doc)
@@ -445,9 +461,6 @@ def _main(argv):
            time.time() - t0))
 
     batch = {d: batch_of_setting(d) for d in devices}
-    write_devices(os.path.join(args.out_dir, "devices.csv"), devices, ["batch"],
-                  {d: {"batch": b} for d, b in batch.items()})
-
     sel = [a for a in range(N_ARCHS) if keep is None or a in keep]
     if not sel:
         raise ImportFailure("--indices %s selects no architecture" % args.indices)
@@ -456,7 +469,9 @@ def _main(argv):
         return name, gen_nb201.build_nb201(archs[aid], name=name,
                                            meta={"arch_index": aid, "dataset": "help_nb201"}).to_json()
 
-    write_graphs_with_latency(PROG, args.out_dir, sel, build, lat, devices, t0)
+    write_graphs_with_latency(PROG, args.out_dir, sel, build, lat, devices, t0,
+                              DeviceTable(os.path.join(args.out_dir, "devices.csv"), devices, ["batch"],
+                                          {d: {"batch": b} for d, b in batch.items()}))
     if args.pack:
         pack(PROG, args, "HELP NAS-Bench-201 latency (help_nb201), imported by scripts/import_nb201.py")
     return 0

@@ -87,8 +87,8 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import gpgraph  # noqa: E402
-from import_nb201 import (ImportFailure, GraphWriter, Labels, add_common_args, all_or_nothing, log, pack,  # noqa: E402
-                          parse_value, read_csv, resolve_data_dir, run_main, write_devices)
+from import_nb201 import (DeviceTable, ImportFailure, GraphWriter, Labels, add_common_args, all_or_nothing, log, pack,  # noqa: E402
+                          parse_value, read_csv, resolve_data_dir, run_main)
 
 PROG = "import_neusight"
 N_NODE_RUNS = 114
@@ -794,8 +794,9 @@ def _main(argv):
             raise ImportFailure("labelled devices without a device config: %s" % missing)
         if gw.count == 0:
             raise ImportFailure("nothing selected")
-    devices = sorted(used)
-    write_devices(os.path.join(args.out_dir, "devices.csv"), devices, DEVICE_COLUMNS, configs)
+        devices = sorted(used)
+        # the device table is known only now, after every check: into place just before graphs and labels
+        DeviceTable(os.path.join(args.out_dir, "devices.csv"), devices, DEVICE_COLUMNS, configs).close()
     report.append("devices with labels: %d (%s); configs without labels: %s"
                   % (len(devices), ", ".join(devices), sorted(set(configs) - used) or "none"))
     for line in report:

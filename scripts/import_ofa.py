@@ -33,8 +33,8 @@ if HERE not in sys.path:
 
 import gpgraph  # noqa: E402
 import gen_ofa  # noqa: E402
-from import_nb201 import (ImportFailure, add_common_args, batch_of_setting, log, pack,  # noqa: E402
-                          read_wide, resolve_data_dir, run_main, write_devices, write_graphs_with_latency)
+from import_nb201 import (DeviceTable, ImportFailure, add_common_args, batch_of_setting, log, pack,  # noqa: E402
+                          read_wide, resolve_data_dir, run_main, write_graphs_with_latency)
 
 PROG = "import_ofa"
 N_ARCHS = 5000
@@ -70,9 +70,6 @@ def _main(argv):
                             % (lpath, nob))
     log(PROG, "read %d archs and %d x %d latencies (%d empty cells skipped) in %.1f s"
         % (len(archs), len(lat), len(settings), sum(missing.values()), time.time() - t0))
-    write_devices(os.path.join(args.out_dir, "devices.csv"), settings, ["batch"],
-                  {d: {"batch": b} for d, b in batch.items()})
-
     sel = [a for a in range(N_ARCHS) if keep is None or a in keep]
     if not sel:
         raise ImportFailure("--indices %s selects no architecture" % args.indices)
@@ -80,7 +77,9 @@ def _main(argv):
         name = "ofa_%d" % a
         return name, gen_ofa.build_ofa(archs[a], name=name, meta={"arch_id": a, "dataset": "help_ofa"}).to_json()
 
-    write_graphs_with_latency(PROG, args.out_dir, sel, build, lat, settings, t0)
+    write_graphs_with_latency(PROG, args.out_dir, sel, build, lat, settings, t0,
+                              DeviceTable(os.path.join(args.out_dir, "devices.csv"), settings, ["batch"],
+                                          {d: {"batch": b} for d, b in batch.items()}))
     if args.pack:
         pack(PROG, args, "HELP Once-for-All MobileNetV3 latency (help_ofa), imported by "
                          "scripts/import_ofa.py")

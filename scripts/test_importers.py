@@ -439,6 +439,31 @@ class TestWithData(unittest.TestCase):
             quiet(import_fbnet.main, ["--data", DATA, "--out-dir", os.path.join(self.tmp, "x"), "--blocks",
                                       "--indices", "0-3"])
 
+    def test_failed_import_leaves_nothing(self):
+        """A check that fails after every row was read (here: a network uses a
+        block the table lacks) leaves no output, devices.csv included, and an
+        earlier import's files in that folder as they were."""
+        data = os.path.join(self.tmp, "bad_data")
+        shutil.copytree(os.path.join(DATA, "help_fbnet"), os.path.join(data, "help_fbnet"))
+        nodes = os.path.join(data, "help_fbnet", "fbnet_nodes_cifar100.csv")
+        with open(nodes) as f:
+            text = f.read()
+        with open(nodes, "w") as f:
+            f.write(text.replace("kernel5", "kernel9", 1))
+        out = os.path.join(self.tmp, "failed")
+        os.makedirs(out)
+        rc, err = quiet(import_fbnet.main, ["--data", data, "--out-dir", out, "--blocks"])
+        self.assertEqual(rc, 1, err)
+        self.assertIn("uses 1 blocks with no block graph", err)
+        self.assertEqual(os.listdir(out), [])
+        with open(os.path.join(out, "devices.csv"), "w") as f:
+            f.write("device,batch\nold,1\n")
+        rc, err = quiet(import_nb201.main, ["--data", DATA, "--out-dir", out, "--indices", "20000"])
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(os.listdir(out), ["devices.csv"])
+        with open(os.path.join(out, "devices.csv")) as f:
+            self.assertEqual(f.read(), "device,batch\nold,1\n")
+
     def test_ofa(self):
         out, _ = self.run_importer(import_ofa, "ofa", ["--indices", "0-2"])
         docs = read_graphs(out)
