@@ -25,6 +25,27 @@ static double dim_or_1(const tensor_shape *t, int d)
     return (d >= 0 && d < t->rank) ? (double)t->dim[d] : 1.0;
 }
 
+/* The reduction length K of out [..., M, N] = A [..., M, K] x B [..., K, N]:
+ * the first listed operand's last dimension. in_shapes lists the graph's
+ * inputs before constants (docs/graph-json.md), so a constant left operand
+ * comes second, and an operand may be used transposed (ONNX Gemm transA);
+ * when the first shape's second-to-last dimension is not M, the shapes say
+ * which: the second operand's rows are M (it is the left one), or the first
+ * one's columns are (it is transposed). A consistent listing never gets
+ * here, so ordinary matmuls keep the first operand's last dimension. */
+static double matmul_reduction(const graph_node *n, const tensor_shape *a, const tensor_shape *b)
+{
+    if (!a) return 1.0;
+    if (a->rank >= 2 && n->out.rank >= 2) {
+        int64_t m = n->out.dim[n->out.rank - 2];
+        if (a->dim[a->rank - 2] != m) {
+            if (b && b->rank >= 2 && b->dim[b->rank - 2] == m) return (double)b->dim[b->rank - 1];
+            if (a->dim[a->rank - 1] == m) return (double)a->dim[a->rank - 2];
+        }
+    }
+    return dim_or_1(a, a->rank - 1);
+}
+
 void graph_node_cost(const graph_set *s, int64_t i, node_cost *c)
 {
     const graph_node *n = &s->nodes[i];
@@ -67,9 +88,7 @@ void graph_node_cost(const graph_set *s, int64_t i, node_cost *c)
     }
     case OP_MATMUL:
     case OP_BMM: {
-        /* The reduction length is the last dimension of the first operand. */
-        double k = in ? dim_or_1(in, in->rank - 1) : 1.0;
-        c->flops = 2.0 * out * k;
+        c->flops = 2.0 * out * matmul_reduction(n, in, n->n_in > 1 ? in + 1 : NULL);
         break;
     }
     case OP_MAXPOOL2D:

@@ -27,8 +27,9 @@ Mapping (the same conventions as profile_torch.py's torch.fx converter):
     meta.outputs, and each used output k > 0 is a "view" node named
     <node>:<k> reading it (output 0 is the node itself).
   * Conv -> conv2d, or dwconv2d when group == input channels > 1 (Conv1d:
-    kernel [1, k]); Gemm -> linear (matmul when B is not constant); MatMul
-    -> linear with a constant operand, else matmul (rank 2) or bmm; pools,
+    kernel [1, k]); Gemm -> linear (matmul when B is not constant or A is
+    transposed); MatMul -> linear with a constant right operand, else matmul
+    (rank 2) or bmm; pools,
     norms, activations, element-wise ops, Concat, Softmax as in graph/ops.h;
     Reshape/Flatten/Transpose/Squeeze/Unsqueeze/Slice/Split/Expand/Cast/
     Dropout/Gather on activations -> view; anything else -> "other" with
@@ -391,6 +392,7 @@ def _numel(dims):
     return n
 
 
+
 def _map(nd, a, raw_ins, val, shape, elem, where, scalars):
     """(op, fn, attrs) of one ONNX node (raw_ins keeps empty optional inputs)."""
     t = nd.op_type
@@ -435,10 +437,13 @@ def _map(nd, a, raw_ins, val, shape, elem, where, scalars):
         return op, None, attrs
     if t == "ConvTranspose":
         return "other", None, {}
+    # linear: activations x[..., K] times a constant weight, K read from x's last
+    # dimension; a constant left operand (or Gemm's transA) is not that, and
+    # stays a matmul listing both shapes (graph/cost.c finds K from them)
     if t == "Gemm":
-        return ("linear" if is_const(ins[1]) else "matmul"), None, {}
+        return ("linear" if is_const(ins[1]) and not a.get("transA", 0) else "matmul"), None, {}
     if t in ("MatMul", "MatMulInteger"):
-        if any(is_const(i) for i in ins[:2]):
+        if is_const(ins[1]) and not is_const(ins[0]):
             return "linear", None, {}
         return ("matmul" if len(shape(nd.output[0], where)) <= 2 else "bmm"), None, {}
     if t in ("MaxPool", "AveragePool", "LpPool"):

@@ -899,6 +899,30 @@ class OnnxTest(unittest.TestCase):
         self.assertEqual(first["attrs"]["stride"], [2, 2])
         self.assertEqual(first["attrs"]["padding"], [3, 3])
 
+    def test_constant_left_operand_is_not_linear(self):
+        """linear reads its reduction length from the activation's last
+        dimension; W @ x and Gemm with transA stay matmuls listing both
+        shapes (graph/cost.c reads K from them), x @ W is linear."""
+        import numpy as np
+        from onnx import TensorProto, helper, numpy_helper
+        import onnx_to_graph
+        w_left = numpy_helper.from_array(np.ones((5, 8), np.float32), "WL")
+        w_right = numpy_helper.from_array(np.ones((2, 3), np.float32), "WR")
+        b = numpy_helper.from_array(np.ones((8, 5), np.float32), "B")
+        nodes = [helper.make_node("MatMul", ["WL", "x"], ["l"], name="left"),
+                 helper.make_node("MatMul", ["x", "WR"], ["r"], name="right"),
+                 helper.make_node("Gemm", ["x", "B"], ["t"], name="gemm_ta", transA=1)]
+        graph = helper.make_graph(
+            nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 2])],
+            [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("l", "r", "t")],
+            initializer=[w_left, w_right, b])
+        doc = onnx_to_graph.convert(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), "g")
+        gpgraph.validate_graph(doc)
+        by = {n["name"]: n for n in doc["nodes"]}
+        self.assertEqual((by["left"]["op"], by["left"]["in_shapes"]), ("matmul", [[8, 2], [5, 8]]))
+        self.assertEqual((by["gemm_ta"]["op"], by["gemm_ta"]["in_shapes"]), ("matmul", [[8, 2], [8, 5]]))
+        self.assertEqual(by["right"]["op"], "linear")
+
     def test_identity_initializers_constants(self):
         import numpy as np
         from onnx import TensorProto, helper, numpy_helper

@@ -230,6 +230,47 @@ START_TEST(test_cost_formulas)
 }
 END_TEST
 
+/* The reduction length of a matmul: the first listed operand's last
+ * dimension, unless the shapes say that operand is the right one (a
+ * constant left operand is listed after the graph inputs) or transposed. */
+START_TEST(test_cost_matmul_reduction)
+{
+    static const struct {
+        tensor_shape a, b, out;
+        double k;
+    } cases[] = {
+        {{2, {4, 3}}, {2, {3, 6}}, {2, {4, 6}}, 3},        /* ordinary */
+        {{3, {2, 4, 3}}, {3, {2, 3, 6}}, {3, {2, 4, 6}}, 3}, /* batched */
+        {{2, {8, 2}}, {2, {5, 8}}, {2, {5, 2}}, 8},        /* W [5,8] @ x [8,2], x listed first */
+        {{2, {8, 2}}, {2, {8, 5}}, {2, {2, 5}}, 8},        /* Gemm transA: x^T [2,8] @ B [8,5] */
+        {{2, {4, 4}}, {2, {4, 4}}, {2, {4, 4}}, 4},        /* square: nothing to tell apart */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        graph_set s;
+        gp_error err;
+        graph_set_init(&s);
+        graph_node n;
+        graph_node_defaults(&n);
+        n.kind = OP_INPUT;
+        n.out = cases[i].a;
+        ck_assert_int_eq(graph_set_begin_graph(&s, "g", &err), 0);
+        ck_assert_int_eq(graph_set_add_node(&s, "x", &n, NULL, 0, &err), 0);
+        n.kind = OP_MATMUL;
+        n.out = cases[i].out;
+        tensor_shape ins[2] = {cases[i].a, cases[i].b};
+        ck_assert_int_eq(graph_set_add_node(&s, "mm", &n, ins, 2, &err), 1);
+        ck_assert_int_eq(graph_set_add_edge(&s, 0, 1, &err), 0);
+        ck_assert_int_eq(graph_set_end_graph(&s, &err), 0);
+        ck_assert_int_eq(graph_set_finish(&s, &err), 0);
+        node_cost c;
+        graph_node_cost(&s, 1, &c);
+        ck_assert_msg(c.flops == 2.0 * (double)tensor_shape_elems(&cases[i].out) * cases[i].k, "case %zu: %g FLOPs",
+                      i, c.flops);
+        graph_set_free(&s);
+    }
+}
+END_TEST
+
 START_TEST(test_roofline_prior)
 {
     graph_set s;
@@ -441,6 +482,7 @@ int main(void)
     tcase_add_test(tc, test_validate_catches);
     tcase_add_test(tc, test_topo_order);
     tcase_add_test(tc, test_cost_formulas);
+    tcase_add_test(tc, test_cost_matmul_reduction);
     tcase_add_test(tc, test_roofline_prior);
     tcase_add_test(tc, test_featurizer);
     tcase_add_test(tc, test_strmap);

@@ -417,7 +417,10 @@ def _node(n, i, info, alias, modules, gname):
         else:
             operands = [a for a in n.args[:2] if isinstance(a, torch.fx.Node)]
         n_dep = sum(1 for a in operands if info[a].dep)
-        if n_dep >= 2:
+        # linear reads K from its activation's last dimension: only when the
+        # activation is the left operand (matmul(W, x) stays a matmul, whose
+        # listed shapes graph/cost.c reads K from)
+        if n_dep >= 2 or (operands and not info[operands[0]].dep):
             op = "matmul" if len(out_shape) <= 2 else "bmm"
         else:
             op = "linear"
