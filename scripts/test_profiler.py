@@ -436,6 +436,8 @@ class TimingTest(unittest.TestCase):
                                          [1, 16, 8, 8]), 2.0 * 16 * 64 * 9)
         self.assertEqual(labelcost.bytes_moved("view", None, [[4, 4]], [16], aliases=True), 0.0)
         self.assertEqual(labelcost.bytes_moved("view", None, [[4, 4]], [16], aliases=False), 128.0)
+        # a zero op (x.mul(0.)) reads its input as well as writing its output
+        self.assertEqual(labelcost.bytes_moved("elementwise", "zero", [[4, 16]], [4, 16]), 512.0)
         u, b = labelcost.utilization(2e9, 1e6, 0.02, 100.0, 20.0)     # intensity 2000 > ridge 5
         self.assertEqual(b, "compute")
         self.assertAlmostEqual(u, 1.0)

@@ -85,7 +85,10 @@ def bytes_moved(op, fn, in_shapes, out_shape, esz=4, param_elems=0, aliases=Fals
         return 0.0
     if op == "view" and aliases:
         return 0.0
-    ins = 0 if (op == "elementwise" and fn == "zero") else sum(numel(s) for s in in_shapes)
+    # a zero op (NAS-Bench-201's "none": x.mul(0.)) reads its input like any
+    # element-wise op (a NaN input stays NaN); the C feature may differ, this
+    # is what the label measures against
+    ins = sum(numel(s) for s in in_shapes)
     return float((ins + numel(out_shape) + param_elems) * esz)
 
 
