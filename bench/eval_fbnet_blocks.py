@@ -121,7 +121,7 @@ import warnings
 import h5py
 import numpy as np
 
-from evalcommon import ROOT, featurizer_version, fit_ridge, fit_xgboost, spearman
+from evalcommon import ROOT, featurizer_version, fit_ridge, fit_xgboost, spearman, tool_hash
 from evalcommon import data_dir as _data_dir
 from evalcommon import run as _run
 
@@ -258,7 +258,8 @@ def block_graph_method(a, d, held, gnndata, gnntrain, gnnpredict):
                 "--epochs", str(a.block_epochs), "--patience", str(max(20, a.block_epochs // 6)),
                 "--batch", "8", "--weight-decay", "0", "--seed", str(seed), "--threads", str(a.threads)]
         tcmd += shlex.split(a.block_gnn_args)
-        stamp = {"cmd": tcmd, "held": sorted(held), "val": sorted(val), "featurizer": featurizer_version()}
+        stamp = {"cmd": tcmd, "held": sorted(held), "val": sorted(val), "featurizer": featurizer_version(),
+                 "gnntrain": tool_hash(gnntrain)}
         if not stamped(model, stamp, "block model"):
             run(tcmd)
             stamp_write(model, stamp)
@@ -525,12 +526,13 @@ def main():
             "--seed", str(a.seed), "--log", os.path.join(a.work, "train.jsonl")]
     for dv in DEVICES:
         tcmd += ["--device", dv]
-    if not stamped(model, {"cmd": tcmd, "data": pack_stamp, "val": sorted(val), "featurizer": featurizer_version()},
-                   "model"):
+    model_stamp = {"cmd": tcmd, "data": pack_stamp, "val": sorted(val), "featurizer": featurizer_version(),
+                   "gnntrain": tool_hash(gnntrain)}
+    if not stamped(model, model_stamp, "model"):
         print(f"training: {len(graphs) - len(val)} train / {len(val)} validation networks, {a.epochs} epochs, "
               f"{a.layers} layers", file=sys.stderr)
         run(tcmd)
-        stamp_write(model, {"cmd": tcmd, "data": pack_stamp, "val": sorted(val), "featurizer": featurizer_version()})
+        stamp_write(model, model_stamp)
     log = [json.loads(x) for x in open(os.path.join(a.work, "train.jsonl")) if x.strip()]
     best = [r for r in log if r.get("best")]
 

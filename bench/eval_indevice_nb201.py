@@ -69,7 +69,7 @@ try:
 except ImportError:
     sys.exit("eval_indevice_nb201: needs numpy (apt-get install python3-numpy)")
 
-from evalcommon import ROOT, featurizer_version, fit_ridge, fit_xgboost, rank  # noqa: E402
+from evalcommon import ROOT, featurizer_version, fit_ridge, fit_xgboost, rank, tool_hash  # noqa: E402
 from evalcommon import data_dir as _data_dir  # noqa: E402
 from evalcommon import run as _run  # noqa: E402
 
@@ -215,7 +215,7 @@ def gnn_predictions(a, d, devices, split, lat, seed, out_dir):
 
     config = {"devices": devices, "epochs": a.epochs, "patience": a.patience, "seed": seed,
               "val_frac": a.val_frac, "refit": a.refit, "gnn_args": a.gnn_args, "labels": stamp,
-              "featurizer": featurizer_version()}
+              "featurizer": featurizer_version(), "gnntrain": tool_hash(gnntrain), "threads": a.threads}
     if a.finetune:
         config.update({"finetune": a.finetune, "finetune_lr": a.finetune_lr})
     cfg_path, pred_path = os.path.join(out_dir, "gnn_config.json"), os.path.join(out_dir, "gnn_predictions.csv")

@@ -139,7 +139,7 @@ try:
 except ImportError:
     sys.exit("eval_neusight: needs python3-numpy and python3-h5py (apt-get install python3-numpy python3-h5py)")
 
-from evalcommon import featurizer_version  # noqa: E402  (bench/ is first on sys.path)
+from evalcommon import featurizer_version, tool_hash  # noqa: E402  (bench/ is first on sys.path)
 
 PROG = "eval_neusight"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -641,7 +641,8 @@ def main():
         config = {"datasets": datasets, "dataset_mtime": os.path.getmtime(ds_path), "epochs": a.epochs,
                   "seed": seed, "bmm_fc": a.bmm_fc, "val_frac": a.val_frac, "n_e2e_graphs": len(e2e_graphs),
                   "prior": a.prior, "descriptors": not a.no_descriptors, "featurizer": featurizer_version(),
-                  "gnn_args": a.gnn_args}
+                  "gnn_args": a.gnn_args, "gnntrain": tool_hash(os.path.join(ROOT, "build", "gnntrain")),
+                  "threads": a.threads}
         old = json.load(open(cfg_path)) if os.path.exists(cfg_path) else None
         if old == config and os.path.exists(preds_path) and os.path.exists(model):
             log(f"reusing {model} and {preds_path} (same settings)")
