@@ -6,23 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "datasets/dataset_merge.h"
 #include "datasets/label_csv.h"
-
-static char tmpdir[64];
-
-static const char *write_tmp(const char *name, const char *text)
-{
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
+#include "tmpfiles.h"
 
 /* Graphs named prefix0 .. prefix(n-1), each an input x and a relu y, with
  * the device and label tables given (devices may be NULL). */
@@ -46,8 +33,8 @@ static void make(dataset *d, const char *prefix, int n, const char *devices, con
         ck_assert_int_eq(graph_set_end_graph(&d->graphs, &err), 0);
     }
     ck_assert_int_eq(graph_set_finish(&d->graphs, &err), 0);
-    if (devices) ck_assert_msg(devices_csv_read(d, write_tmp("devices.csv", devices), &err) == 0, "%s", err.msg);
-    ck_assert_msg(labels_csv_read(d, write_tmp("labels.csv", labels), &err) == 0, "%s", err.msg);
+    if (devices) ck_assert_msg(devices_csv_read(d, write_tmp("devices.csv", devices, 0), &err) == 0, "%s", err.msg);
+    ck_assert_msg(labels_csv_read(d, write_tmp("labels.csv", labels, 0), &err) == 0, "%s", err.msg);
     ck_assert_int_eq(dataset_validate(d, &err), 0);
 }
 
@@ -127,12 +114,16 @@ START_TEST(test_merge_conflicts)
 }
 END_TEST
 
+static void setup(void)
+{
+    tmpdir_create("gp_merge");
+}
+
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gp_merge.XXXXXX");
-    if (!mkdtemp(tmpdir)) return EXIT_FAILURE;
     Suite *s = suite_create("dataset_merge");
     TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, tmpdir_remove);
     tcase_add_test(tc, test_merge_unites_by_name);
     tcase_add_test(tc, test_merge_conflicts);
     suite_add_tcase(s, tc);
@@ -140,8 +131,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "test_dataset_merge: could not remove %s\n", tmpdir);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

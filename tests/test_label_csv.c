@@ -8,19 +8,7 @@
 #include <unistd.h>
 
 #include "datasets/label_csv.h"
-
-static char tmpdir[64];
-
-static const char *write_tmp(const char *name, const char *text, size_t len)
-{
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    fwrite(text, 1, len ? len : strlen(text), f);
-    fclose(f);
-    return path;
-}
+#include "tmpfiles.h"
 
 /* Two graphs "a" (nodes x, y) and "b" (node x). */
 static void make_dataset(dataset *d)
@@ -210,22 +198,14 @@ END_TEST
 
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gp_labelsXXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    tmpdir_create("gp_labels");
 }
 
 int main(void)
 {
     Suite *s = suite_create("label_csv");
     TCase *tc = tcase_create("tables");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, tmpdir_remove);
     tcase_add_test(tc, test_labels_happy);
     tcase_add_test(tc, test_devices_then_labels);
     tcase_add_loop_test(tc, test_labels_hostile, 0, (int)(sizeof BAD_LABELS / sizeof BAD_LABELS[0]));

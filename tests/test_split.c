@@ -5,22 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "datasets/split.h"
-
-static char tmpdir[64];
-
-static const char *write_tmp(const char *name, const char *text)
-{
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
+#include "tmpfiles.h"
 
 /* Graphs g0 .. g(n-1), one input node each. */
 static void make_dataset(dataset *d, int n)
@@ -127,7 +114,7 @@ START_TEST(test_file_split)
     split s;
     gp_error err;
     make_dataset(&d, 6);
-    const char *p = write_tmp("ok.csv", "graph,part\r\ng0,train\ng3,test\n\ng1,train\ng2,val\n");
+    const char *p = write_tmp("ok.csv", "graph,part\r\ng0,train\ng3,test\n\ng1,train\ng2,val\n", 0);
     ck_assert_int_eq(split_from_file(&s, &d, p, &err), 0);
     ck_assert(s.n[PART_TRAIN] == 2 && s.n[PART_VAL] == 1 && s.n[PART_TEST] == 1);
     ck_assert(s.ids[PART_TRAIN][0] == 0 && s.ids[PART_TRAIN][1] == 1 && s.ids[PART_TEST][0] == 3);
@@ -145,7 +132,7 @@ START_TEST(test_file_split)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&err, 0, sizeof err);
-        const char *path = write_tmp(bad[i].name, bad[i].text);
+        const char *path = write_tmp(bad[i].name, bad[i].text, 0);
         ck_assert_msg(split_from_file(&s, &d, path, &err) == -1, "%s", bad[i].name);
         ck_assert_msg(strstr(err.msg, bad[i].want) != NULL, "%s: '%s' lacks '%s'", bad[i].name, err.msg, bad[i].want);
     }
@@ -157,12 +144,16 @@ START_TEST(test_file_split)
 }
 END_TEST
 
+static void setup(void)
+{
+    tmpdir_create("gp_split");
+}
+
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gp_split.XXXXXX");
-    if (!mkdtemp(tmpdir)) return EXIT_FAILURE;
     Suite *s = suite_create("split");
     TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, tmpdir_remove);
     tcase_add_test(tc, test_random_split);
     tcase_add_test(tc, test_range_split);
     tcase_add_test(tc, test_file_split);
@@ -171,8 +162,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "test_split: could not remove %s\n", tmpdir);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
