@@ -717,6 +717,8 @@ PY
 # 8. Bad arguments and files: clear errors, exit status, nothing written.
 "$BUILD/gnntrain" "$WORK/missing.h5" -o "$WORK/x.h5" -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q missing.h5 "$WORK/err.txt" && ok || bad "missing dataset"
 "$BUILD/gnntrain" "$WORK/d.h5" -q 2>/dev/null; [ $? -eq 2 ] && ok || bad "no -o must be a usage error"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --val-frac 0.2 --train-range 0-100 -q 2>"$WORK/err.txt"
+[ $? -eq 2 ] && grep -q "size the random split" "$WORK/err.txt" && ok || bad "--val-frac with ranges must be a usage error"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --graph-target nope -q 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "known: latency_ms" "$WORK/err.txt" && ok || bad "unknown target"
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --device nope 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "knows: synth_fast, synth_slow" "$WORK/err.txt" && ok || bad "unknown device"
 "$BUILD/gnnpredict" "$WORK/d.h5" "$WORK/one.json" 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "expected 'gnnperf-checkpoint'" "$WORK/err.txt" && ok || bad "dataset as checkpoint"

@@ -20,8 +20,8 @@ static const char USAGE[] =
     "  --holdout-device NAME   never train on this device; report it zero-shot (its embedding row\n"
     "                          is the trained devices' mean; repeatable)\n"
     "split (by whole graph; default random):\n"
-    "  --val-frac F            share of graphs for validation (default 0.1)\n"
-    "  --test-frac F           share of graphs for testing (default 0.1)\n"
+    "  --val-frac F            share of graphs for validation (default 0.1; random split only)\n"
+    "  --test-frac F           share of graphs for testing (default 0.1; random split only)\n"
     "  --train-range R, --val-range R, --test-range R   index ranges, e.g. 0-899,1000-1099\n"
     "  --split-file FILE       CSV 'graph,part' with part train, val or test\n"
     "  --graph-repeats FILE    CSV 'graph,repeats': train on these graphs that many times per\n"
@@ -112,7 +112,7 @@ int train_options_parse(train_options *o, int argc, char **argv)
     o->adam.min_lr_ratio = 0.05f;
     o->use_descriptors = 1;
     cost_prior_defaults(&o->prior);
-    int prior_set = 0;
+    int prior_set = 0, frac_set = 0;
     o->loss_kind = LOSS_MSE_LOG;
     o->node_weight = o->graph_weight = 1.0f;
     o->epochs = 100;
@@ -166,6 +166,7 @@ int train_options_parse(train_options *o, int argc, char **argv)
         if (!strcmp(a, "--holdout-device")) LIST(o->holdout, o->n_holdout);
         if (!strcmp(a, "--no-node-targets")) { o->no_node_targets = 1; continue; }
         if (!strcmp(a, "--no-graph-targets")) { o->no_graph_targets = 1; continue; }
+        frac_set |= !strcmp(a, "--val-frac") || !strcmp(a, "--test-frac");
         if (!strcmp(a, "--val-frac")) FLOAT_OPT(o->val_frac, 0.0, 0.9);
         if (!strcmp(a, "--test-frac")) FLOAT_OPT(o->test_frac, 0.0, 0.9);
         if (!strcmp(a, "--train-range")) { NEED_VALUE; o->train_range = v; continue; }
@@ -264,6 +265,9 @@ int train_options_parse(train_options *o, int argc, char **argv)
         return bad("%s", "--prior-peak, --prior-bw and --prior-floor-ms need --prior roofline or roofline_sum");
     if (o->split_file && (o->train_range || o->val_range || o->test_range))
         return bad("%s", "--split-file and --*-range are alternatives; give one");
+    if (frac_set && (o->split_file || o->train_range || o->val_range || o->test_range))
+        return bad("%s", "--val-frac and --test-frac size the random split; --split-file and --*-range name the "
+                         "parts instead (they would be ignored)");
     o->model.seed = o->seed;
     return 0;
 }
