@@ -25,23 +25,29 @@ static double dim_or_1(const tensor_shape *t, int d)
     return (d >= 0 && d < t->rank) ? (double)t->dim[d] : 1.0;
 }
 
+/* Whether x [..., M, K] times y [..., K, N] gives out [..., M, N]. */
+static int matmul_fits(const tensor_shape *x, const tensor_shape *y, const tensor_shape *out)
+{
+    return x->rank >= 2 && y->rank >= 2 && out->rank >= 2 && x->dim[x->rank - 1] == y->dim[y->rank - 2] &&
+           x->dim[x->rank - 2] == out->dim[out->rank - 2] && y->dim[y->rank - 1] == out->dim[out->rank - 1];
+}
+
 /* The reduction length K of out [..., M, N] = A [..., M, K] x B [..., K, N]:
  * the first listed operand's last dimension. in_shapes lists the graph's
  * inputs before constants (docs/graph-json.md), so a constant left operand
- * comes second, and an operand may be used transposed (ONNX Gemm transA);
- * when the first shape's second-to-last dimension is not M, the shapes say
- * which: the second operand's rows are M (it is the left one), or the first
- * one's columns are (it is transposed). A consistent listing never gets
- * here, so ordinary matmuls keep the first operand's last dimension. */
+ * comes second, and an operand may be used transposed (ONNX Gemm transA).
+ * When the two listed shapes do not multiply to the output in their order,
+ * the shapes say which reading does: the other order (the second one is the
+ * left operand), or the first one transposed. A consistent listing keeps
+ * the first operand's last dimension, so ordinary matmuls are unchanged. */
 static double matmul_reduction(const graph_node *n, const tensor_shape *a, const tensor_shape *b)
 {
     if (!a) return 1.0;
-    if (a->rank >= 2 && n->out.rank >= 2) {
-        int64_t m = n->out.dim[n->out.rank - 2];
-        if (a->dim[a->rank - 2] != m) {
-            if (b && b->rank >= 2 && b->dim[b->rank - 2] == m) return (double)b->dim[b->rank - 1];
-            if (a->dim[a->rank - 1] == m) return (double)a->dim[a->rank - 2];
-        }
+    if (b && !matmul_fits(a, b, &n->out)) {
+        if (matmul_fits(b, a, &n->out)) return (double)b->dim[b->rank - 1];
+        if (a->rank == 2 && b->rank >= 2 && n->out.rank >= 2 && a->dim[0] == b->dim[b->rank - 2] &&
+            a->dim[1] == n->out.dim[n->out.rank - 2])
+            return (double)a->dim[0];
     }
     return dim_or_1(a, a->rank - 1);
 }

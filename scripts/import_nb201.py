@@ -255,39 +255,41 @@ class Labels:
 class DeviceTable:
     """devices.csv: device, then columns; values {device: {column: number}}.
 
-    A missing value is an empty cell (unknown). Written to a temporary file
-    at once; close() renames it into place and abort() removes it, so that it
-    joins the graphs and labels in all_or_nothing: a failed import leaves no
-    new devices.csv beside an older import's graphs.
+    A missing value is an empty cell (unknown). The rows are checked when it
+    is made and written only by close() (a temporary file, then a rename), so
+    that it joins the graphs and labels in all_or_nothing: a failed import
+    leaves no new devices.csv beside an older import's graphs, and nothing
+    to clean up (abort() has nothing to do).
     """
 
     def __init__(self, path, devices, columns, values):
-        self.path, self.tmp = path, path + ".tmp"
-        try:
-            with open(self.tmp, "w", newline="", encoding="utf-8") as f:
-                w = csv.writer(f, lineterminator="\n")
-                w.writerow(["device"] + list(columns))
-                for d in devices:
-                    row = [d]
-                    for c in columns:
-                        v = values.get(d, {}).get(c)
-                        if v is None:
-                            row.append("")
-                        else:
-                            if not math.isfinite(float(v)):
-                                raise ImportFailure("device %s descriptor %s: %r is not finite" % (d, c, v))
-                            row.append(("%d" % v) if float(v).is_integer() else repr(float(v)))
-                    w.writerow(row)
-        except BaseException:
-            self.abort()
-            raise
+        self.path = path
+        self.rows = [["device"] + list(columns)]
+        for d in devices:
+            row = [d]
+            for c in columns:
+                v = values.get(d, {}).get(c)
+                if v is None:
+                    row.append("")
+                else:
+                    if not math.isfinite(float(v)):
+                        raise ImportFailure("device %s descriptor %s: %r is not finite" % (d, c, v))
+                    row.append(("%d" % v) if float(v).is_integer() else repr(float(v)))
+            self.rows.append(row)
 
     def close(self):
-        os.replace(self.tmp, self.path)
+        tmp = self.path + ".tmp"
+        try:
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
+                csv.writer(f, lineterminator="\n").writerows(self.rows)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        os.replace(tmp, self.path)
 
     def abort(self):
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
+        pass
 
 
 class GraphWriter:

@@ -436,6 +436,9 @@ class TimingTest(unittest.TestCase):
                                          [1, 16, 8, 8]), 2.0 * 16 * 64 * 9)
         self.assertEqual(labelcost.bytes_moved("view", None, [[4, 4]], [16], aliases=True), 0.0)
         self.assertEqual(labelcost.bytes_moved("view", None, [[4, 4]], [16], aliases=False), 128.0)
+        # a matmul's K as graph/cost.c reads it: W [64,64] @ x [64,2] listed x first
+        self.assertEqual(labelcost.flops("matmul", None, {}, [[64, 2], [64, 64]], [64, 2]), 2.0 * 128 * 64)
+        self.assertEqual(labelcost.flops("bmm", None, {}, [[2, 4, 3], [2, 3, 6]], [2, 4, 6]), 2.0 * 48 * 3)
         # a zero op (x.mul(0.)) reads its input as well as writing its output
         self.assertEqual(labelcost.bytes_moved("elementwise", "zero", [[4, 16]], [4, 16]), 512.0)
         u, b = labelcost.utilization(2e9, 1e6, 0.02, 100.0, 20.0)     # intensity 2000 > ridge 5

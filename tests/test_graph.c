@@ -244,6 +244,7 @@ START_TEST(test_cost_matmul_reduction)
         {{2, {8, 2}}, {2, {5, 8}}, {2, {5, 2}}, 8},        /* W [5,8] @ x [8,2], x listed first */
         {{2, {8, 2}}, {2, {8, 5}}, {2, {2, 5}}, 8},        /* Gemm transA: x^T [2,8] @ B [8,5] */
         {{2, {4, 4}}, {2, {4, 4}}, {2, {4, 4}}, 4},        /* square: nothing to tell apart */
+        {{2, {64, 2}}, {2, {64, 64}}, {2, {64, 2}}, 64},   /* square W [64,64] @ x [64,2] */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         graph_set s;

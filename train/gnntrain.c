@@ -619,6 +619,10 @@ int main(int argc, char **argv)
         return die(&err, NULL);
     }
     int64_t n_train = r.sp.n[PART_TRAIN], n_val = r.sp.n[PART_VAL], n_test = r.sp.n[PART_TEST];
+    /* Whether validation chooses the kept epoch: not when its graphs have no
+     * label on the trained devices (they are still evaluated at the end, on
+     * every device asked for). */
+    int val_decides = n_val > 0;
     int64_t n_epoch = r.n_epoch_list; /* n_train, or more with --graph-repeats */
     int64_t batches_per_epoch = (n_epoch + o->batch - 1) / o->batch;
     o->adam.total_steps = batches_per_epoch * o->epochs;
@@ -683,7 +687,7 @@ int main(int argc, char **argv)
      * (epoch 0, written as the output) until an epoch beats it on
      * validation, so a device whose labels the copy cannot learn better
      * keeps what the shared model predicted. */
-    if (r.have_init && n_val > 0 && !o->resume) {
+    if (r.have_init && val_decides && !o->resume) {
         predictions p;
         if (predict_run(&p, &r.m, &r.tb, r.sp.ids[PART_VAL], n_val, &po, &err) != 0) {
             free(order);
@@ -695,11 +699,11 @@ int main(int argc, char **argv)
         predictions_free(&p);
         if (labelled == 0) {
             warn_unlabelled_validation(n_val);
-            n_val = 0;
+            val_decides = 0;
             best = INFINITY;
         }
     }
-    if (r.have_init && n_val > 0 && !o->resume) {
+    if (r.have_init && val_decides && !o->resume) {
         checkpoint_meta meta;
         make_meta(&meta, &r, 0, 0, -1, best);
         if (checkpoint_write(o->output, &meta, &r.m.params, 0, &err) != 0) {
@@ -749,7 +753,7 @@ int main(int argc, char **argv)
         /* Validation on the training devices; without validation graphs the
          * training loss decides what is "best". */
         double val_loss = train_loss, val_mape = NAN;
-        if (n_val > 0) {
+        if (val_decides) {
             predictions p;
             if (predict_run(&p, &r.m, &r.tb, r.sp.ids[PART_VAL], n_val, &po, &err) != 0) {
                 rc = -1;
@@ -757,7 +761,7 @@ int main(int argc, char **argv)
             }
             if (p.n_labelled == 0) {
                 warn_unlabelled_validation(n_val);
-                n_val = 0;
+                val_decides = 0;
             } else {
                 val_loss = p.loss;
                 val_mape = headline_mape(&p);

@@ -33,6 +33,29 @@ def _dim(shape, d, default=1):
     return shape[d] if shape and -len(shape) <= d < len(shape) else default
 
 
+def _matmul_fits(x, y, out):
+    return (len(x) >= 2 and len(y) >= 2 and len(out) >= 2 and x[-1] == y[-2] and x[-2] == out[-2]
+            and y[-1] == out[-1])
+
+
+def matmul_reduction(in_shapes, out_shape):
+    """K of a matmul, as graph/cost.c reads it: the first operand's last
+    dimension, unless the listed shapes multiply to the output only the
+    other way round (a constant left operand is listed second) or with the
+    first one transposed."""
+    if not in_shapes:
+        return 1
+    a = list(in_shapes[0])
+    if len(in_shapes) > 1:
+        b = list(in_shapes[1])
+        if not _matmul_fits(a, b, out_shape):
+            if _matmul_fits(b, a, out_shape):
+                return b[-1]
+            if len(a) == 2 and len(b) >= 2 and len(out_shape) >= 2 and a[0] == b[-2] and a[1] == out_shape[-2]:
+                return a[0]
+    return _dim(a, -1)
+
+
 def flops(op, fn, attrs, in_shapes, out_shape):
     """FLOPs of a node (multiply-add = 2), graph/cost.c's formulas."""
     out = numel(out_shape)
@@ -41,8 +64,10 @@ def flops(op, fn, attrs, in_shapes, out_shape):
         cin = _dim(x, 1) if x else _dim(out_shape, 1)
         k = attrs.get("kernel", [1, 1])
         return 2.0 * out * (cin / attrs.get("groups", 1)) * k[0] * k[1]
-    if op in ("linear", "matmul", "bmm"):
+    if op == "linear":
         return 2.0 * out * (_dim(x, -1) if x else 1)
+    if op in ("matmul", "bmm"):
+        return 2.0 * out * matmul_reduction(in_shapes, out_shape)
     if op in ("maxpool2d", "avgpool2d"):
         k = attrs.get("kernel", [1, 1])
         return float(out * k[0] * k[1])
