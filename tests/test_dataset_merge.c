@@ -10,6 +10,7 @@
 #include "datasets/dataset_merge.h"
 #include "datasets/label_csv.h"
 #include "tmpfiles.h"
+#include "check_run.h"
 
 /* Graphs named prefix0 .. prefix(n-1), each an input x and a relu y, with
  * the device and label tables given (devices may be NULL). */
@@ -127,9 +128,5 @@ int main(void)
     tcase_add_test(tc, test_merge_unites_by_name);
     tcase_add_test(tc, test_merge_conflicts);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

@@ -25,6 +25,7 @@
 #include "gnn/stack.h"
 #include "graph/graph.h"
 #include "graph/ops.h"
+#include "check_run.h"
 
 /* A batch of 3 graphs: a single isolated node; a 5-node diamond with a
  * skip edge; a 7-node chain with a fan-out and a node used twice. */
@@ -794,9 +795,5 @@ int main(void)
     tcase_add_test(tc, test_source_heads);
     tcase_add_test(tc, test_pair_head_no_rows);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

@@ -14,6 +14,7 @@
 #include "gnn/prior.h"
 #include "graph/featurize.h"
 #include "graph/graph.h"
+#include "check_run.h"
 
 static tensor_shape shape4(int64_t a, int64_t b, int64_t c, int64_t d)
 {
@@ -490,9 +491,5 @@ int main(void)
     tcase_add_test(tc, test_atomic_file);
     tcase_add_test(tc, test_vocabularies);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

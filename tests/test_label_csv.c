@@ -9,6 +9,7 @@
 
 #include "datasets/label_csv.h"
 #include "tmpfiles.h"
+#include "check_run.h"
 
 /* Two graphs "a" (nodes x, y) and "b" (node x). */
 static void make_dataset(dataset *d)
@@ -212,9 +213,5 @@ int main(void)
     tcase_add_test(tc, test_files_hostile);
     tcase_add_test(tc, test_csv_split);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "gnn/metrics.h"
+#include "check_run.h"
 
 START_TEST(test_rank_metrics_with_ties)
 {
@@ -104,9 +105,5 @@ int main(void)
     tcase_add_test(tc, test_nan_predictions_count);
     tcase_add_test(tc, test_within_boundary);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

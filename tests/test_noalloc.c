@@ -17,6 +17,7 @@
 #include "gnn/model.h"
 #include "gnn/optim.h"
 #include "graph/featurize.h"
+#include "check_run.h"
 
 static long allocations;
 static int counting;
@@ -164,9 +165,5 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_training_step_allocates_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

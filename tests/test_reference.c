@@ -21,6 +21,7 @@
 #include "gnn/loss.h"
 #include "gnn/model.h"
 #include "gnn/optim.h"
+#include "check_run.h"
 
 #define REF_FILE GP_TEST_DATA "/reference/gnn_reference.h5"
 #define REGEN_HINT "regenerate it with: /usr/bin/python3 scripts/make_torch_reference.py (and commit it)"
@@ -527,9 +528,5 @@ int main(void)
     tcase_add_test(tc, test_reference_present);
     tcase_add_loop_test(tc, test_reference_config, 0, 2 * N_CONFIGS); /* 1 and 2 threads */
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

@@ -8,6 +8,7 @@
 
 #include "datasets/split.h"
 #include "tmpfiles.h"
+#include "check_run.h"
 
 /* Graphs g0 .. g(n-1), one input node each. */
 static void make_dataset(dataset *d, int n)
@@ -158,9 +159,5 @@ int main(void)
     tcase_add_test(tc, test_range_split);
     tcase_add_test(tc, test_file_split);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }
