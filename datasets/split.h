@@ -43,6 +43,11 @@ int split_repeats_from_file(int32_t *repeats, const dataset *d, const char *path
 
 void split_free(split *s);
 
+/* A 64-bit FNV-1a digest of which graph index is in which part: two
+ * splits of the same dataset are the same split exactly when their digests
+ * match (up to hash collisions), however each was made. */
+uint64_t split_digest(const split *s);
+
 const char *split_part_name(int p);
 
 #endif

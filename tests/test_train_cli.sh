@@ -598,6 +598,29 @@ grep -q "warning: --init .*a.h5 was trained on the same data split differently" 
 same_predictions "$WORK/a_all.csv" "$WORK/ft6_all.csv" 1e-6 && ok || bad "--init's epoch 0 is not model a"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --init "$WORK/a.h5" --epochs 1 --seed 5 --threads 1 -q 2>"$WORK/err.txt"
 ! grep -q "warning" "$WORK/err.txt" && ok || bad "--init with the same split must not warn ($(cat "$WORK/err.txt"))"
+# The split is compared by its content: a split file rewritten under the
+# same name is another split, and a copy under another name the same one.
+$PY - "$WORK" <<'PY' || bad "write split files"
+import json, sys
+w = sys.argv[1]
+names = [json.loads(l)["name"] for l in open(f"{w}/g.jsonl")]
+for path, test in (("sp.csv", range(200, 240)), ("sp_other.csv", range(0, 40))):
+    with open(f"{w}/{path}", "w") as f:
+        f.write("graph,part\n")
+        for i, n in enumerate(names):
+            f.write(f"{n},{'test' if i in test else 'train'}\n")
+PY
+cp "$WORK/sp.csv" "$WORK/sp_copy.csv"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/s1.h5" --split-file "$WORK/sp.csv" --epochs 1 --threads 1 -q \
+    && ok || bad "gnntrain with a split file"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --init "$WORK/s1.h5" --split-file "$WORK/sp_copy.csv" --epochs 1 \
+    --threads 1 -q 2>"$WORK/err.txt"
+! grep -q "warning" "$WORK/err.txt" && ok || bad "--init with a copy of the split file must not warn ($(cat "$WORK/err.txt"))"
+cp "$WORK/sp_other.csv" "$WORK/sp.csv"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --init "$WORK/s1.h5" --split-file "$WORK/sp.csv" --epochs 1 \
+    --threads 1 -q 2>"$WORK/err.txt"
+grep -q "warning: --init .*s1.h5 was trained on the same data split differently (its parts hold other graphs)" \
+    "$WORK/err.txt" && ok || bad "--init with a rewritten split file must warn ($(cat "$WORK/err.txt"))"
 # A checkpoint whose heads gnnadapt moved to another device (h3.h5, 6.) is refused.
 rm -f "$WORK/x.h5"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --init "$WORK/h3.h5" --device synth_fast -q 2>"$WORK/err.txt"

@@ -177,31 +177,41 @@ static void warn_unlabelled_validation(int64_t n_val)
 }
 
 /* --init on the data the init run split: its training graphs stay out of
- * this run's validation and test parts only if both runs split alike (same
- * options, and the same seed for a random split). Other data: the indices
- * mean other graphs, nothing to compare. */
+ * this run's validation and test parts only if both runs split alike.
+ * Checkpoints record the split's digest; older ones only the options that
+ * made it (the same options, and the same seed for a random split). Other
+ * data: the indices mean other graphs, nothing to compare. */
 static void warn_if_split_differs(const run *r)
 {
     if (!r->init.run_config || !r->init.fingerprint || strcmp(r->init.fingerprint, r->fp)) return;
     cJSON *was = cJSON_Parse(r->init.run_config), *now = cJSON_Parse(r->run_config);
     cJSON *sw = cJSON_GetObjectItemCaseSensitive(was, "split"), *sn = cJSON_GetObjectItemCaseSensitive(now, "split");
-    cJSON_DeleteItemFromObjectCaseSensitive(sw, "graph_repeats"); /* which graphs, not how often */
-    cJSON_DeleteItemFromObjectCaseSensitive(sn, "graph_repeats");
-    int same = sw && sn && cJSON_Compare(sw, sn, 1);
-    int random = sn && !cJSON_GetObjectItemCaseSensitive(sn, "split_file") &&
+    cJSON *dw = cJSON_GetObjectItemCaseSensitive(sw, "digest"), *dn = cJSON_GetObjectItemCaseSensitive(sn, "digest");
+    int same, random = 0;
+    const char *why = "its parts hold other graphs";
+    if (cJSON_IsString(dw) && cJSON_IsString(dn)) {
+        same = !strcmp(dw->valuestring, dn->valuestring);
+    } else {
+        cJSON_DeleteItemFromObjectCaseSensitive(sw, "graph_repeats"); /* which graphs, not how often */
+        cJSON_DeleteItemFromObjectCaseSensitive(sn, "graph_repeats");
+        cJSON_DeleteItemFromObjectCaseSensitive(sn, "digest");
+        same = sw && sn && cJSON_Compare(sw, sn, 1);
+        random = sn && !cJSON_GetObjectItemCaseSensitive(sn, "split_file") &&
                  !cJSON_GetObjectItemCaseSensitive(sn, "train_range") &&
                  !cJSON_GetObjectItemCaseSensitive(sn, "val_range") && !cJSON_GetObjectItemCaseSensitive(sn, "test_range");
-    if (same && random) {
-        cJSON *tw = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(was, "training"), "seed");
-        cJSON *tn = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(now, "training"), "seed");
-        same = tw && tn && cJSON_Compare(tw, tn, 1);
+        if (same && random) {
+            cJSON *tw = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(was, "training"), "seed");
+            cJSON *tn = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(now, "training"), "seed");
+            same = tw && tn && cJSON_Compare(tw, tn, 1);
+        }
+        why = random ? "other split options or --seed" : "other split options";
     }
     if (!same)
         fprintf(stderr,
-                "gnntrain: warning: --init %s was trained on the same data split differently (split options%s); "
+                "gnntrain: warning: --init %s was trained on the same data split differently (%s); "
                 "graphs it trained on may be in this run's validation or test part. Give both runs the same "
                 "--seed and split options, or one --split-file\n",
-                r->opt.init_path, random ? " or --seed" : "");
+                r->opt.init_path, why);
     cJSON_Delete(was);
     cJSON_Delete(now);
 }
@@ -571,6 +581,11 @@ static int setup(run *r, gp_error *err)
     memcpy(r->best_params, r->m.params.value, (size_t)r->m.params.size * sizeof(float));
 
     cJSON *j = train_options_json(o);
+    /* the split itself, not only the options that made it: a split file
+     * rewritten under the same name is another split */
+    char digest[24];
+    snprintf(digest, sizeof digest, "%016llx", (unsigned long long)split_digest(&r->sp));
+    cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(j, "split"), "digest", digest);
     r->run_config = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (r->have_init) warn_if_split_differs(r);
