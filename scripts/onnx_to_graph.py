@@ -74,6 +74,21 @@ def _attrs(node):
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
+def _constant_array(attrs):
+    """The value of a Constant node as a numpy array, whichever attribute
+    holds it (value, value_float(s), value_int(s)); None for a sparse or
+    string constant, which is never a tensor operand here."""
+    import numpy as np
+    from onnx import numpy_helper
+    if "value" in attrs:
+        return numpy_helper.to_array(attrs["value"])
+    for key, dtype in (("value_float", np.float32), ("value_floats", np.float32),
+                       ("value_int", np.int64), ("value_ints", np.int64)):
+        if key in attrs:
+            return np.array(attrs[key], dtype=dtype)
+    return None
+
+
 def _pair(v, default):
     if v is None:
         return list(default)
@@ -147,9 +162,9 @@ def _fold_constants(model, dims):
         t = nd.op_type
         try:
             if t == "Constant":
-                if "value" not in a:
+                out = _constant_array(a)
+                if out is None:
                     continue
-                out = numpy_helper.to_array(a["value"])
             elif t == "Shape":
                 shp = static_shape(ins[0])
                 if shp is None:
@@ -319,13 +334,14 @@ def convert(model, name, dims=None):
         a = _attrs(nd)
         ins = [i for i in nd.input if i]
         if nd.op_type == "Constant":
-            t = a.get("value")
-            shp = list(t.dims) if t is not None else []
-            dt = t.data_type if t is not None else 1
+            arr = _constant_array(a)
+            shp = list(arr.shape) if arr is not None else []
+            # TensorProto codes: the value tensor's own, else FLOAT (1) or INT64 (7)
+            dt = a["value"].data_type if "value" in a else 7 if arr is not None and arr.dtype.kind == "i" else 1
             for o in nd.output:
                 val[o] = ("const", shp, dt)
-                if t is not None and _numel(shp) == 1:
-                    scalars[o] = float(numpy_helper.to_array(t).reshape(-1)[0])
+                if arr is not None and arr.size == 1:
+                    scalars[o] = float(arr.reshape(-1)[0])
             continue
         dep_ins = [i for i in ins if val.get(i, ("const",))[0] == "dep"]
         if nd.op_type == "Shape" or not dep_ins:

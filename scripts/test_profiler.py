@@ -972,6 +972,27 @@ class OnnxTest(unittest.TestCase):
         self.assertEqual(by["flat"]["out_shape"], [1, 50])
         self.assertEqual(doc["nodes"][-1]["op"], "output")
 
+    def test_clip_bounds_from_constant_nodes(self):
+        """Clip's bounds as Constant nodes in any of their attribute forms:
+        value_float (what several exporters write) and a value tensor are both
+        relu6; other bounds stay a clamp."""
+        import numpy as np
+        from onnx import TensorProto, helper, numpy_helper
+        import onnx_to_graph
+        nodes = [helper.make_node("Constant", [], ["lo"], value_float=0.0),
+                 helper.make_node("Constant", [], ["hi"], value=numpy_helper.from_array(np.array(6.0, np.float32))),
+                 helper.make_node("Constant", [], ["hi4"], value_float=4.0),
+                 helper.make_node("Clip", ["x", "lo", "hi"], ["r"], name="six"),
+                 helper.make_node("Clip", ["r", "lo", "hi4"], ["y"], name="four")]
+        graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        doc = onnx_to_graph.convert(model, "g")
+        gpgraph.validate_graph(doc)
+        by = {n["name"]: n for n in doc["nodes"]}
+        self.assertEqual((by["six"]["op"], by["six"]["attrs"]["fn"]), ("activation", "relu6"))
+        self.assertEqual(by["four"]["op"], "elementwise")
+
 
 if __name__ == "__main__":
     if not HAVE_TORCH:
