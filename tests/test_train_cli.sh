@@ -645,6 +645,15 @@ PY
     --val-range 200-239 --log "$WORK/vp.log" 2>"$WORK/err.txt" && ok || bad "gnntrain with unlabelled validation"
 grep -q "the 40 validation graphs have no label" "$WORK/err.txt" && ok || bad "no warning ($(cat "$WORK/err.txt"))"
 [ "$(wc -l <"$WORK/vp.log")" -eq 4 ] && ok || bad "unlabelled validation stopped training early ($(wc -l <"$WORK/vp.log") epochs)"
+# The log says which loss decided: no validation loss is shown where none was computed.
+$PY - "$WORK" <<'PY' && ok || bad "--log: val_loss / decided_by"
+import json, sys
+w = sys.argv[1]
+vp = [json.loads(l) for l in open(f"{w}/vp.log")]
+assert all(e["val_loss"] is None and e["val_mape"] is None and e["decided_by"] == "train_loss" for e in vp), vp
+a = [json.loads(l) for l in open(f"{w}/a.log")]
+assert all(isinstance(e["val_loss"], float) and e["decided_by"] == "val_loss" for e in a), a
+PY
 
 # 7d. Oversampling (--graph-repeats): every graph twice makes an epoch twice
 # as many steps; bad files are refused with the file, line and problem.

@@ -595,6 +595,12 @@ static int setup(run *r, gp_error *err)
 
 /* Mean MAPE over the graph targets' columns (node targets when there are
  * none), for the progress line. */
+static void json_number(char *buf, size_t n, double v)
+{
+    if (isfinite(v)) snprintf(buf, n, "%.6g", v);
+    else snprintf(buf, n, "null");
+}
+
 static double headline_mape(const predictions *p)
 {
     int graph = p->Tg > 0;
@@ -806,15 +812,29 @@ int main(int argc, char **argv)
         char eta[32];
         format_eta(eta, sizeof eta, per_epoch * (double)(o->epochs - epoch - 1));
         double gps = (double)n_epoch / train_s;
+        /* Without validation the "best" epoch is the one with the lowest
+         * training loss, and the line says so rather than print that loss
+         * again under "val". */
+        char val_text[64];
+        if (val_decides)
+            snprintf(val_text, sizeof val_text, "val %.4f  val MAPE %6.2f%%", val_loss, val_mape);
+        else
+            snprintf(val_text, sizeof val_text, "(no validation: train loss decides)");
         if (!o->quiet)
-            fprintf(stderr, "epoch %4lld/%d  train %.4f  val %.4f  val MAPE %6.2f%%  %7.0f graphs/s  ETA %s%s\n",
-                    (long long)epoch + 1, o->epochs, train_loss, val_loss, val_mape, gps, eta, improved ? "  *" : "");
+            fprintf(stderr, "epoch %4lld/%d  train %.4f  %s  %7.0f graphs/s  ETA %s%s\n", (long long)epoch + 1,
+                    o->epochs, train_loss, val_text, gps, eta, improved ? "  *" : "");
         if (r.log) {
+            /* JSON has no NaN: a missing or diverged value is null */
+            char tl[32], vl[32], vm[32];
+            json_number(tl, sizeof tl, train_loss);
+            json_number(vl, sizeof vl, val_decides ? val_loss : NAN);
+            json_number(vm, sizeof vm, val_decides ? val_mape : NAN);
             fprintf(r.log,
-                    "{\"epoch\": %lld, \"step\": %lld, \"lr\": %.6g, \"train_loss\": %.6g, \"val_loss\": %.6g, "
-                    "\"val_mape\": %.6g, \"graphs_per_s\": %.1f, \"elapsed_s\": %.2f, \"best\": %s}\n",
-                    (long long)epoch + 1, (long long)step, adam_lr_at(&o->adam, step), train_loss, val_loss,
-                    isnan(val_mape) ? -1.0 : val_mape, gps, elapsed, improved ? "true" : "false");
+                    "{\"epoch\": %lld, \"step\": %lld, \"lr\": %.6g, \"train_loss\": %s, \"val_loss\": %s, "
+                    "\"val_mape\": %s, \"decided_by\": \"%s\", \"graphs_per_s\": %.1f, \"elapsed_s\": %.2f, "
+                    "\"best\": %s}\n",
+                    (long long)epoch + 1, (long long)step, adam_lr_at(&o->adam, step), tl, vl, vm,
+                    val_decides ? "val_loss" : "train_loss", gps, elapsed, improved ? "true" : "false");
             fflush(r.log);
         }
         if (o->stop_after && epoch + 1 - start_epoch >= o->stop_after && epoch + 1 < o->epochs) {
