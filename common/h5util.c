@@ -686,7 +686,9 @@ hid_t h5w_array(h5w *w, const char *path, hid_t file_type, hid_t mem_type, int r
                 const void *buf)
 {
     hsize_t dims[2] = {(hsize_t)d0, (hsize_t)(rank > 1 ? d1 : 1)};
-    int64_t row_bytes = (int64_t)H5Tget_size(mem_type) * (rank > 1 ? d1 : 1);
+    /* sized as stored: an int8 column written from int32 memory is a
+     * quarter of the buffer's bytes */
+    int64_t row_bytes = (int64_t)H5Tget_size(file_type) * (rank > 1 ? d1 : 1);
     int64_t bytes = row_bytes * d0;
     hid_t sp = H5Screate_simple(rank, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);

@@ -4,6 +4,7 @@
  * This is a program: it prints and exits. Everything it does is a call into
  * the library (graph/, datasets/), which returns errors instead. Exit codes:
  * 0 success, 1 bad data or I/O failure, 2 bad command line. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,12 +59,29 @@ static int fail(const gp_error *err)
 
 static int is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
 
+/* The packing time: now, or SOURCE_DATE_EPOCH (reproducible-builds.org)
+ * when set, so that packing the same inputs twice gives the same bytes. A
+ * malformed value is an error rather than a silent fall back to the clock. */
+static int pack_time(time_t *when, gp_error *err)
+{
+    *when = time(NULL);
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (!sde || !*sde) return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(sde, &end, 10);
+    if (*end || errno || v < 0 || v > 253402300799LL) /* 9999-12-31 */
+        return gp_errorf(err, "SOURCE_DATE_EPOCH '%.40s' is not a count of seconds since 1970", sde);
+    *when = (time_t)v;
+    return 0;
+}
+
 /* Provenance says who made the file, when, and from what. */
-static char *make_provenance(int n_inputs, char **inputs, const char *labels, const char *devices, const char *note)
+static char *make_provenance(time_t now, int n_inputs, char **inputs, const char *labels, const char *devices,
+                             const char *note)
 {
     cJSON *o = cJSON_CreateObject();
     char when[32];
-    time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     cJSON_AddStringToObject(o, "created_by", "gnndata pack");
     cJSON_AddStringToObject(o, "created_utc", when);
@@ -126,12 +144,14 @@ static int cmd_pack(int argc, char **argv)
     dataset d;
     dataset_init(&d);
     int rc = 1;
+    time_t when;
+    if (pack_time(&when, &err) != 0) goto done;
     for (int i = 0; i < n_inputs; i++)
         if (graph_json_read_file(&d.graphs, inputs[i], &err) != 0) goto done;
     if (graph_set_finish(&d.graphs, &err) != 0) goto done;
     if (devices && devices_csv_read(&d, devices, &err) != 0) goto done;
     if (labels && labels_csv_read(&d, labels, &err) != 0) goto done;
-    d.provenance = make_provenance(n_inputs, inputs, labels, devices, note);
+    d.provenance = make_provenance(when, n_inputs, inputs, labels, devices, note);
     if (dataset_write_h5_opts(&d, out, with_features, &err) != 0) goto done;
     printf("gnndata: wrote %s: %lld graphs, %lld nodes, %lld edges, %d devices, %d targets\n", out,
            (long long)d.graphs.n_graphs, (long long)d.graphs.n_nodes, (long long)d.graphs.n_edges, d.n_devices,

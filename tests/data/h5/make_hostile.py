@@ -243,8 +243,9 @@ def check(path):
         G = len(f["graphs/names"])
         N = len(f["nodes/names"])
         assert f["graphs/node_offsets"][-1] == N
-        assert f["nodes/features"].shape[0] == N
-        assert len(f["nodes/features"].attrs["column_names"]) == f["nodes/features"].shape[1]
+        if "features" in f["nodes"]:   # optional: gnndata pack --no-features leaves it out
+            assert f["nodes/features"].shape[0] == N
+            assert len(f["nodes/features"].attrs["column_names"]) == f["nodes/features"].shape[1]
         for g in range(G):
             names, kind, edges, devices, labels = read_graph(f, g)
             assert all(s < d for s, d in edges)
