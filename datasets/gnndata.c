@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "../common/atomic_file.h"
+#include "../common/output_check.h"
 #include "../common/watchdog.h"
 #include "../graph/featurize.h"
 #include "../graph/graph_json.h"
@@ -49,6 +50,18 @@ static int usage_error(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\nRun 'gnndata --help' for usage.\n");
     return 2;
+}
+
+/* output_check's verdict as an exit status: 2 when the command line names
+ * one file as input and output, 1 when the output cannot be written. */
+static int check_output(const char *out, const char *const *inputs, int n_in)
+{
+    gp_error err = {{0}};
+    const output_slot slot = {out, "-o"};
+    int orc = output_check(&slot, 1, inputs, n_in, &err);
+    if (!orc) return 0;
+    fprintf(stderr, "gnndata: error: %s\n", err.msg);
+    return orc == OUTPUT_CONFLICT ? 2 : 1;
 }
 
 static int fail(const gp_error *err)
@@ -99,7 +112,7 @@ static char *make_provenance(time_t now, int n_inputs, char **inputs, const char
 static int cmd_pack(int argc, char **argv)
 {
     const char *out = NULL, *labels = NULL, *devices = NULL, *note = NULL;
-    char **inputs = calloc((size_t)argc, sizeof(char *));
+    char **inputs = calloc((size_t)argc + 2, sizeof(char *));
     int n_inputs = 0, with_features = 1;
     if (!inputs) return 1;
     for (int i = 0; i < argc; i++) {
@@ -138,6 +151,13 @@ static int cmd_pack(int argc, char **argv)
     if (n_inputs == 0) {
         free(inputs);
         return usage_error("pack: %s", "no JSON graph files given");
+    }
+    inputs[n_inputs] = (char *)labels; /* checked with the graph files, not read as one */
+    inputs[n_inputs + 1] = (char *)devices;
+    int orc = check_output(out, (const char *const *)inputs, n_inputs + 2);
+    if (orc) {
+        free(inputs);
+        return orc;
     }
 
     gp_error err = {{0}};
@@ -311,6 +331,11 @@ static int cmd_export(int argc, char **argv)
     if (!in || !out) {
         free(names);
         return usage_error("export: %s", "needs DATASET.h5 and -o OUT.jsonl");
+    }
+    int orc = check_output(out, &in, 1);
+    if (orc) {
+        free(names);
+        return orc;
     }
     gp_error err = {{0}};
     dataset d;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../common/atomic_file.h"
+#include "../common/output_check.h"
 #include "../common/watchdog.h"
 #include "../common/rng.h"
 #include "../datasets/batch.h"
@@ -226,8 +227,18 @@ int main(int argc, char **argv)
     opts o;
     int prc = parse(&o, argc, argv);
     if (prc) return prc == 1 ? 0 : 2;
-    kernels_init(o.threads);
     gp_error err = {{0}};
+    {
+        /* before the adaptation's work, as its outputs are written after it */
+        const char *inputs[] = {o.checkpoint, o.dataset};
+        const output_slot outs[] = {{o.output, "-o"}, {o.metrics, "--metrics"}};
+        int orc = output_check(outs, 2, inputs, 2, &err);
+        if (orc) {
+            fprintf(stderr, "gnnadapt: error: %s\n", err.msg);
+            return orc == OUTPUT_CONFLICT ? 2 : 1;
+        }
+    }
+    kernels_init(o.threads);
     const char *hint = NULL;
     checkpoint_meta meta;
     dataset d;

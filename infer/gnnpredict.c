@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "../common/atomic_file.h"
+#include "../common/output_check.h"
 #include "../common/watchdog.h"
 #include "../datasets/batch.h"
 #include "../datasets/dataset_merge.h"
@@ -470,6 +471,19 @@ int main(int argc, char **argv)
     int prc = parse(&o, argc, argv);
     if (prc) return prc == 1 ? 0 : 2;
     gp_error err = {{0}};
+    {
+        const char *inputs[258 + MAX_MEMBERS];
+        int n_in = 0;
+        inputs[n_in++] = o.checkpoint;
+        for (int k = 0; k < o.n_inputs; k++) inputs[n_in++] = o.inputs[k];
+        for (int k = 0; k < o.n_members; k++) inputs[n_in++] = o.members[k];
+        const output_slot outs[] = {{o.output, "-o"}, {o.metrics, "--metrics"}, {o.embeddings, "--embeddings"}};
+        int orc = output_check(outs, 3, inputs, n_in, &err);
+        if (orc) {
+            fprintf(stderr, "gnnpredict: error: %s\n", err.msg);
+            return orc == OUTPUT_CONFLICT ? 2 : 1;
+        }
+    }
     checkpoint_meta meta;
     dataset d;
     model m;
@@ -481,6 +495,8 @@ int main(int argc, char **argv)
     dataset_init(&d);
     int rc = 1;
     const char *hint = NULL;
+    atomic_file out_af, metrics_af;
+    int out_open = 0, metrics_open = 0; /* temporaries not yet renamed into place */
     int32_t model_dev[MAX_DEV], data_dev[MAX_DEV], n_dev = 0;
     char *dev_names[MAX_DEV];
 
@@ -576,16 +592,17 @@ int main(int argc, char **argv)
         predict_ensemble_finish(&ens, &p);
     }
 
-    /* Output, atomically when it goes to a file. */
-    atomic_file af;
-    FILE *f = stdout;
+    /* Outputs: each file is written under a temporary name, and all are
+     * renamed into place only once every one was written, so a failure
+     * leaves none of them changed. */
     if (o.output) {
-        if (atomic_file_begin(&af, o.output, &err) != 0) goto done;
-        if (!(f = fopen(af.tmp_path, "w"))) {
-            atomic_file_abort(&af);
-            gp_errorf(&err, "%s: cannot write", o.output);
-            goto done;
-        }
+        if (atomic_file_begin(&out_af, o.output, &err) != 0) goto done;
+        out_open = 1;
+    }
+    FILE *f = stdout;
+    if (o.output && !(f = fopen(out_af.tmp_path, "w"))) {
+        gp_errorf(&err, "%s: cannot write", o.output);
+        goto done;
     }
     if (!strcmp(o.format, "table")) write_table(f, &d, &p, &meta, dev_names, o.top);
     else if (!strcmp(o.format, "csv")) {
@@ -602,11 +619,9 @@ int main(int argc, char **argv)
     if (o.output) {
         int bad = ferror(f);
         if (fclose(f) != 0 || bad) {
-            atomic_file_abort(&af);
             gp_errorf(&err, "%s: write failed (disk full?)", o.output);
             goto done;
         }
-        if (atomic_file_commit(&af, &err) != 0) goto done;
     } else if (fflush(stdout) != 0 || ferror(stdout)) {
         /* A shell redirect to a full disk: the table is cut short. */
         gp_errorf(&err, "writing the predictions to standard output failed (disk full or closed pipe?)");
@@ -618,17 +633,13 @@ int main(int argc, char **argv)
     cJSON *rows = report_metrics(o.quiet || d.n_targets == 0 ? NULL : stderr, "metrics against the labels in the input", &p, &names);
     if (o.metrics && rows) {
         char *text = cJSON_Print(rows);
-        atomic_file mf;
         FILE *mfp = NULL;
-        int ok = text && atomic_file_begin(&mf, o.metrics, &err) == 0;
-        if (ok && !(mfp = fopen(mf.tmp_path, "w"))) {
-            atomic_file_abort(&mf);
-            ok = 0;
-        }
+        int ok = text && atomic_file_begin(&metrics_af, o.metrics, &err) == 0;
+        metrics_open = ok;
+        if (ok && !(mfp = fopen(metrics_af.tmp_path, "w"))) ok = 0;
         if (ok) {
-            fputs(text, mfp);
-            ok = fclose(mfp) == 0 && atomic_file_commit(&mf, &err) == 0;
-            if (!ok) atomic_file_abort(&mf);
+            int bad = fputs(text, mfp) < 0;
+            ok = fclose(mfp) == 0 && !bad;
         }
         free(text);
         if (!ok) {
@@ -641,8 +652,18 @@ int main(int argc, char **argv)
     if (o.embeddings &&
         embeddings_write(o.embeddings, o.checkpoint, &d, &p, dev_names, m.dev_vec, n_dev, m.cfg.device_dim, &err) != 0)
         goto done;
+    if (out_open) {
+        out_open = 0;
+        if (atomic_file_commit(&out_af, &err) != 0) goto done;
+    }
+    if (metrics_open) {
+        metrics_open = 0;
+        if (atomic_file_commit(&metrics_af, &err) != 0) goto done;
+    }
     rc = 0;
 done:
+    if (out_open) atomic_file_abort(&out_af);
+    if (metrics_open) atomic_file_abort(&metrics_af);
     if (rc) fail(&err, hint);
     predictions_free(&p);
     predict_ensemble_free(&ens);

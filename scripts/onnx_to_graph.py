@@ -254,6 +254,7 @@ def convert(model, name, dims=None):
     from onnx import numpy_helper
     dims = dict(dims or {})
     scalars = {}   # constant name -> float value, for one-element constants (Clip bounds)
+    unmapped = {}  # ONNX op type -> nodes that became kind "other"
     if dims:
         # pin symbolic input dimensions first, so inference sees static shapes
         import onnx
@@ -374,6 +375,8 @@ def convert(model, name, dims=None):
         if attrs:
             jn["attrs"] = attrs
         meta = {"op_type": nd.op_type}
+        if op == "other":
+            unmapped[nd.op_type] = unmapped.get(nd.op_type, 0) + 1
         extra = [k for k, o in enumerate(outs) if k > 0 and used.get(o)]
         if extra:
             meta["outputs"] = [shape(o, where) for o in outs]
@@ -398,6 +401,11 @@ def convert(model, name, dims=None):
                                                         if o.domain in ("", "ai.onnx")), default=0)}
     if model.producer_name:
         meta["producer"] = model.producer_name
+    if unmapped:
+        # ops gnnperf has no kind for (or, like a 3-D conv, no cost model):
+        # nodes of kind "other", which the cost model gives no FLOPs, only
+        # the bytes of their shapes
+        meta["other_ops"] = dict(sorted(unmapped.items()))
     return {"format": "gnnperf-graph", "version": 1, "name": name, "meta": meta, "nodes": nodes}
 
 
@@ -422,6 +430,10 @@ def _map(nd, a, raw_ins, val, shape, elem, where, scalars):
     if t == "Conv":
         w = shape(ins[1], where)
         k = a.get("kernel_shape") or w[2:]
+        if len(k) > 2:
+            # 3-D and higher: conv2d's cost counts two kernel dimensions, so
+            # it would understate the work by the others
+            return "other", None, {}
         one_d = len(k) == 1
         k = [1, k[0]] if one_d else list(k[-2:])
         s = a.get("strides") or [1] * (1 if one_d else 2)
@@ -464,6 +476,8 @@ def _map(nd, a, raw_ins, val, shape, elem, where, scalars):
         return ("matmul" if len(shape(nd.output[0], where)) <= 2 else "bmm"), None, {}
     if t in ("MaxPool", "AveragePool", "LpPool"):
         k = list(a.get("kernel_shape", [1, 1]))
+        if len(k) > 2:
+            return "other", None, {}     # as Conv: a 3-D window is not a 2-D pool
         one_d = len(k) == 1
         k = [1, k[0]] if one_d else k[-2:]
         s = list(a.get("strides") or ([1] * len(a.get("kernel_shape", [1, 1]))))
@@ -537,6 +551,13 @@ def main(argv=None):
         if not sep or not v.isdigit() or int(v) < 1:
             ap.error("--dim %r: expected NAME=N with N >= 1" % d)
         dims[k] = int(v)
+    if args.output != "-":
+        out_dir = os.path.dirname(os.path.abspath(args.output))
+        if not os.path.isdir(out_dir):
+            print("onnx_to_graph: %s: no such directory for the output" % args.output, file=sys.stderr)
+            return 1
+        if os.path.exists(args.output) and os.path.exists(args.model) and os.path.samefile(args.output, args.model):
+            ap.error("-o %s is the input model; writing it would replace the model" % args.output)
     import onnx
     try:
         model = onnx.load(args.model)
@@ -550,12 +571,21 @@ def main(argv=None):
         print("onnx_to_graph: %s: %s" % (args.model, e), file=sys.stderr)
         return 1
     import gpgraph
-    if args.output == "-":
-        sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")
-    elif args.output.endswith(".jsonl"):
-        gpgraph.write_jsonl([doc], args.output)
-    else:
-        gpgraph.write_json(doc, args.output)
+    try:
+        if args.output == "-":
+            sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")
+        elif args.output.endswith(".jsonl"):
+            gpgraph.write_jsonl([doc], args.output)
+        else:
+            gpgraph.write_json(doc, args.output)
+    except OSError as e:
+        print("onnx_to_graph: %s: cannot write: %s" % (args.output, e.strerror or e), file=sys.stderr)
+        return 1
+    other = doc["meta"].get("other_ops")
+    if other:
+        print("onnx_to_graph: warning: %d node(s) became kind 'other' (no FLOPs in the cost model, "
+              "only bytes): %s" % (sum(other.values()), ", ".join("%s x%d" % kv for kv in other.items())),
+              file=sys.stderr)
     print("onnx_to_graph: %s: %d nodes -> %s" % (args.model, len(doc["nodes"]), args.output), file=sys.stderr)
     return 0
 

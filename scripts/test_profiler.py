@@ -993,6 +993,49 @@ class OnnxTest(unittest.TestCase):
         self.assertEqual((by["six"]["op"], by["six"]["attrs"]["fn"]), ("activation", "relu6"))
         self.assertEqual(by["four"]["op"], "elementwise")
 
+    def test_conv3d_and_cli_paths(self):
+        """A 3-D convolution is kind "other" (conv2d's cost would drop a kernel
+        dimension) and is listed in meta.other_ops; the CLI refuses -o naming
+        the model and reports an output in a missing folder in one line."""
+        import contextlib
+        import io
+        import numpy as np
+        from onnx import TensorProto, helper, numpy_helper
+        import onnx
+        import onnx_to_graph
+        w = numpy_helper.from_array(np.ones((2, 1, 3, 3, 3), np.float32), "W")
+        nodes = [helper.make_node("Conv", ["x", "W"], ["y"], name="c3", kernel_shape=[3, 3, 3])]
+        graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 5, 5, 5])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=[w])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        doc = onnx_to_graph.convert(model, "g")
+        gpgraph.validate_graph(doc)
+        by = {n["name"]: n for n in doc["nodes"]}
+        self.assertEqual(by["c3"]["op"], "other")
+        self.assertEqual(doc["meta"]["other_ops"], {"Conv": 1})
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "m.onnx")
+            onnx.save(model, path)
+            before = open(path, "rb").read()
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as cm:
+                onnx_to_graph.main([path, "-o", path])
+            self.assertEqual(cm.exception.code, 2)
+            self.assertIn("is the input model", err.getvalue())
+            self.assertEqual(open(path, "rb").read(), before)
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                rc = onnx_to_graph.main([path, "-o", os.path.join(tmp, "nodir", "x.json")])
+            self.assertEqual(rc, 1)
+            self.assertIn("no such directory", err.getvalue())
+            self.assertNotIn("Traceback", err.getvalue())
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                rc = onnx_to_graph.main([path, "-o", os.path.join(tmp, "x.json")])
+            self.assertEqual(rc, 0)
+            self.assertIn("1 node(s) became kind 'other'", err.getvalue())
+            self.assertIn("Conv x1", err.getvalue())
+
 
 if __name__ == "__main__":
     if not HAVE_TORCH:

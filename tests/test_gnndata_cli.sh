@@ -104,6 +104,13 @@ run 1 "labels_negative.csv:2: column 'value': -0.5 is negative" pack -o "$WORK/o
     --labels "$CLI/labels_negative.csv" "$CLI/graphs.jsonl"
 run 1 "graphs.jsonl" pack -o "$WORK/ok.h5" "$CLI/graphs.jsonl" "$CLI/graphs.jsonl"
 run 1 "no-such-dir" pack -o "$WORK/no-such-dir/x.h5" "$CLI/graphs.jsonl"
+# An output that names an input is a usage error, and the input is untouched.
+cp "$CLI/graphs.jsonl" "$WORK/in.jsonl"
+run 2 "-o $WORK/in.jsonl is also an input ($WORK/in.jsonl)" pack -o "$WORK/in.jsonl" "$WORK/in.jsonl"
+run 2 "is also an input" pack -o "$WORK/../$(basename "$WORK")/in.jsonl" "$WORK/in.jsonl"
+run 2 "is also an input" pack -o "$WORK/in.jsonl" --labels "$WORK/in.jsonl" "$CLI/graphs.jsonl"
+check "pack -o INPUT leaves the input" cmp -s "$CLI/graphs.jsonl" "$WORK/in.jsonl"
+run 2 "-o $WORK/keep.h5 is also an input" export "$WORK/keep.h5" -o "$WORK/keep.h5"
 check "failed packs keep the old output" cmp -s "$WORK/ok.h5" "$WORK/keep.h5"
 check "failed packs leave no temporary" no_temporaries "$WORK"
 

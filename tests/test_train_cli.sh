@@ -755,6 +755,29 @@ PY
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --device nope 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "knows: synth_fast, synth_slow" "$WORK/err.txt" && ok || bad "unknown device"
 "$BUILD/gnnpredict" "$WORK/d.h5" "$WORK/one.json" 2>"$WORK/err.txt"; [ $? -eq 1 ] && grep -q "expected 'gnnperf-checkpoint'" "$WORK/err.txt" && ok || bad "dataset as checkpoint"
 test ! -e "$WORK/x.h5" && ok || bad "failed runs left an output"
+# An output naming an input is a usage error that leaves the input as it was;
+# an output that cannot be written is found before any work.
+cp "$WORK/d.h5" "$WORK/d_keep.h5"
+cp "$WORK/a.h5" "$WORK/a_keep.h5"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/d.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 2 ] && grep -q "is also an input" "$WORK/err.txt" && cmp -s "$WORK/d.h5" "$WORK/d_keep.h5" \
+    && ok || bad "gnntrain -o DATASET ($(cat "$WORK/err.txt"))"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --metrics "$WORK/x.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 2 ] && grep -q "are the same file" "$WORK/err.txt" && ok || bad "gnntrain -o and --metrics one file"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --predictions "$WORK/nodir/p.csv" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "nodir/p.csv" "$WORK/err.txt" && ! grep -q "epoch" "$WORK/err.txt" && ok \
+    || bad "gnntrain with an unwritable --predictions must fail before training ($(cat "$WORK/err.txt"))"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" -o "$WORK/a.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 2 ] && cmp -s "$WORK/a.h5" "$WORK/a_keep.h5" && ok || bad "gnnpredict -o CHECKPOINT ($(cat "$WORK/err.txt"))"
+echo old >"$WORK/keep.txt"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" -o "$WORK/keep.txt" --embeddings "$WORK/nodir/e.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "nodir/e.h5" "$WORK/err.txt" && [ "$(cat "$WORK/keep.txt")" = old ] && ok \
+    || bad "gnnpredict with an unwritable --embeddings must leave -o as it was ($(cat "$WORK/err.txt"))"
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow -o "$WORK/d.h5" -q 2>"$WORK/err.txt"
+[ $? -eq 2 ] && cmp -s "$WORK/d.h5" "$WORK/d_keep.h5" && ok || bad "gnnadapt -o DATASET ($(cat "$WORK/err.txt"))"
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow -o "$WORK/x.h5" --metrics "$WORK/nodir/m.json" -q \
+    2>"$WORK/err.txt"
+[ $? -eq 1 ] && test ! -e "$WORK/x.h5" && ok || bad "gnnadapt with an unwritable --metrics wrote -o ($(cat "$WORK/err.txt"))"
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --format csv -q >/dev/full 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "standard output failed" "$WORK/err.txt" && ok || bad "a failed write to stdout must fail ($(cat "$WORK/err.txt"))"
 # A checkpoint on which libhdf5 1.10.8 loops forever (found by scripts/fuzz.sh): the load

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../common/atomic_file.h"
+#include "../common/output_check.h"
 #include "../common/watchdog.h"
 #include "../common/rng.h"
 #include "../datasets/batch.h"
@@ -634,6 +635,26 @@ int main(int argc, char **argv)
     if (prc) return prc == 1 ? 0 : 2;
     train_options *o = &r.opt;
     gp_error err = {{0}};
+    /* Before any work: a run of minutes must not end in "cannot write", nor
+     * replace a dataset named as its output. */
+    char state_path[4200];
+    snprintf(state_path, sizeof state_path, "%s.state.h5", o->output);
+    const char *inputs[TRAIN_MAX_LIST + 3];
+    int n_in = 0;
+    for (int k = 0; k < o->n_datasets; k++) inputs[n_in++] = o->datasets[k];
+    inputs[n_in++] = o->init_path;
+    inputs[n_in++] = o->split_file;
+    inputs[n_in++] = o->repeats_path;
+    const output_slot outs[] = {{o->output, "-o"},
+                                {state_path, "-o (its .state.h5)"},
+                                {o->log_path, "--log"},
+                                {o->metrics_path, "--metrics"},
+                                {o->predictions_path, "--predictions"}};
+    int orc = output_check(outs, (int)(sizeof outs / sizeof outs[0]), inputs, n_in, &err);
+    if (orc) {
+        fprintf(stderr, "gnntrain: error: %s\n", err.msg);
+        return orc == OUTPUT_CONFLICT ? 2 : 1;
+    }
     kernels_init(o->threads);
     if (setup(&r, &err) != 0) {
         run_free(&r);
