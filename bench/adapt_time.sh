@@ -10,6 +10,7 @@
 #   bench/adapt_time.sh [RUNS [CHECKPOINT DATASET DEVICE]]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+gp_help "$@"
 RUNS="${1:-3}"
 CK="${2:-$GP_ROOT/out/demo/model.h5}"
 DS="${3:-$GP_ROOT/datasets/cpu/cpu.h5}"

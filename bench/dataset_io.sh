@@ -8,6 +8,7 @@
 #   bench/dataset_io.sh [COUNT] [NODES]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+gp_help "$@"
 COUNT="${1:-1000}"
 NODES="${2:-200}"
 REPEATS=3

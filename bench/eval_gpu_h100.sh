@@ -13,6 +13,7 @@
 # out/eval_gpu_h100).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+gp_help "$@"
 seeds=${1:-1,2,3}
 case $seeds in ''|*[!0-9,]*) gp_log "SEEDS: comma-separated whole numbers, got '$seeds'"; exit 2;; esac
 shift || true

@@ -23,6 +23,7 @@
 # -DGNNPERF_WERROR=OFF to measure while a warning elsewhere fails the build).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+gp_help "$@"
 
 GRAPHS=10000
 EPOCHS=3

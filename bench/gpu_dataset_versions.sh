@@ -13,6 +13,7 @@
 # target; results.json in $GP_OUT (default out/gpu_dataset_versions).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+gp_help "$@"
 old=${1:-1c56e69}
 new=${2:-$GP_ROOT/datasets/gpu/gpu_h100.h5}
 seeds=${3:-1,2,3,4,5,6}

@@ -20,6 +20,7 @@
 # split) still matches; otherwise OUT's earlier results are discarded first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+gp_help "$@"
 WORK="${1:?usage: bench/neusight_leave_one_out.sh WORK [OUT] [PRIORS] [SEEDS] [EPOCHS]}"
 OUT="${2:-$WORK/leave_one_out}"
 PRIORS="${3:-roofline roofline_sum}"

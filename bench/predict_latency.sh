@@ -9,7 +9,9 @@
 #   bench/predict_latency.sh [RUNS]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+gp_help "$@"
 RUNS="${1:-30}"
+case "$RUNS" in '' | *[!0-9]* | 0) echo "predict_latency.sh: RUNS must be a positive whole number, not '$RUNS'" >&2; exit 2 ;; esac
 gp_ensure_packages
 gp_build "$GP_ROOT/build" -DCMAKE_BUILD_TYPE=Release
 WORK="$(mktemp -d /tmp/gp_bench_pred.XXXXXX)"

@@ -29,6 +29,7 @@
 # are skipped, with a message, when it is absent.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+gp_help "$@"
 QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1
 OUT="$GP_ROOT/out/results"

@@ -18,6 +18,8 @@
 # Outputs go to out/demo/ (or $1).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+gp_help "$@"
+case "${1:-}" in -*) echo "demo.sh: the only argument is the output folder, not '$1' (demo.sh --help)" >&2; exit 2;; esac
 OUT="${1:-$GP_ROOT/out/demo}"
 DATA="$GP_ROOT/datasets/cpu"
 gp_ensure_packages python3-matplotlib

@@ -7,6 +7,20 @@ GP_DEB_PACKAGES="build-essential cmake pkg-config libopenblas-dev libopenblas-se
 
 gp_log() { printf '==> %s\n' "$*"; }
 
+# Usage: with -h or --help among its arguments, the calling script prints its
+# header comment (the lines after the #! line up to the first that is not a
+# comment, which say what it does and how to call it) and exits 0, before it
+# installs or builds anything.
+gp_help() {
+    local a
+    for a in "$@"; do
+        if [ "$a" = -h ] || [ "$a" = --help ]; then
+            sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;s/^#$//;p}}' "$0"
+            exit 0
+        fi
+    done
+}
+
 # Installs, with apt-get, only the Debian packages that are not installed yet.
 gp_ensure_packages() {
     local missing=()

@@ -12,6 +12,8 @@
 #                  --min-seconds 0.1 --warmup 2
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+gp_help "$@"
+case "${1:-}" in -*) echo "make_cpu_dataset.sh: the first argument is the run folder, then profile_torch.py's options (make_cpu_dataset.sh --help)" >&2; exit 2;; esac
 RUN="${1:-$GP_ROOT/out/cpu_run}"
 shift || true
 OPTS=("$@")

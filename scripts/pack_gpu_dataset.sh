@@ -19,6 +19,7 @@
 # RUN_DIR's latency pass has; a graph labelled by two runs is an error.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+gp_help "$@"
 usage="usage: pack_gpu_dataset.sh RUN_DIR_OR_TGZ OUTPUT.h5 [--more-occupancy RUN_DIR_OR_TGZ]... [ncu_occupancy.py options...]"
 src=${1:?$usage}
 dest=${2:?$usage}

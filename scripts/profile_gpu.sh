@@ -23,6 +23,11 @@
 # /opt/nvidia/nsight-compute (the occupancy pass is skipped without it).
 # GP_CPU_TEST=1 runs the pipeline on the CPU (tests of this script only).
 set -u
+# (self-contained: it runs on a GPU machine without the rest of scripts/)
+case "${1:-}" in
+-h | --help) sed -n '2,/^set -u/{/^#/{s/^# \{0,1\}//;s/^#$//;p}}' "$0"; exit 0 ;;
+-*) echo "profile_gpu: OUT_DIR first, not '$1' (profile_gpu.sh --help)" >&2; exit 2 ;;
+esac
 out=${1:?usage: profile_gpu.sh OUT_DIR [LATENCY_SECONDS [OCCUPANCY_SECONDS [COUNT [OCC_SKIP]]]]}
 lat_s=${2:-240}
 occ_s=${3:-170}

@@ -8,6 +8,8 @@
 # Run it with the machine otherwise idle: other work inflates the timings.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+gp_help "$@"
+case "${1:-}" in -*) echo "profile_my_machine.sh: the first argument is the output folder, then profile_torch.py's options (profile_my_machine.sh --help)" >&2; exit 2;; esac
 OUT="${1:-$GP_ROOT/out/my_machine}"
 shift || true
 OPTS=("$@")

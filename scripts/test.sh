@@ -4,6 +4,8 @@
 # every CTest test in both (Check suites inside, plus the CLI and script tests).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+gp_help "$@"
+[ $# -eq 0 ] || { echo "test.sh: takes no arguments (test.sh --help says what it runs)" >&2; exit 2; }
 gp_ensure_packages python3-torch python3-torchvision python3-onnx python3-matplotlib
 gp_build "$GP_ROOT/build"
 gp_log "tests (release build)"
