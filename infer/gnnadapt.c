@@ -147,6 +147,12 @@ static int parse(opts *o, int argc, char **argv)
     if (!o->device) return usage_error("%s", "--device NAME is required");
     if (!o->output) return usage_error("%s", "-o NEW.h5 is required");
     if (o->shots < 1 && !o->shot_graphs) return usage_error("%s", "--shots must be at least 1");
+    if (o->blend && !o->shot_graphs && o->shots < ADAPT_BLEND_MIN_SHOTS) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "--method blend is chosen by cross-validation and needs --shots %d or more",
+                 ADAPT_BLEND_MIN_SHOTS);
+        return usage_error("%s", msg);
+    }
     return 0;
 }
 

@@ -239,6 +239,14 @@ static void warn_unseen(const dataset *d, const checkpoint_meta *meta, const bat
     }
 }
 
+/* Whether per-node values of a target add up to something for the graph:
+ * times and energies do, ratios (utilization, occupancy) and percentages
+ * do not. A target without a unit ("") is taken to add up. */
+static int unit_adds_up(const char *unit)
+{
+    return strcmp(unit, "ratio") && strcmp(unit, "%");
+}
+
 typedef struct node_rank {
     int64_t row;
     double cost;
@@ -298,9 +306,11 @@ static void write_table(FILE *f, const dataset *d, const predictions *p, const c
                 }
                 rk[v] = (node_rank){first + v, p->node_pred[i]};
             }
-            fprintf(f, "  sum of ops   %-18s predicted %12.5g %s", m->node_t_names[nt], sum, m->node_t_units[nt]);
-            if (n_true) fprintf(f, "   measured %12.5g (%lld ops labelled)", sum_true, (long long)n_true);
-            fprintf(f, "\n");
+            if (unit_adds_up(m->node_t_units[nt])) {
+                fprintf(f, "  sum of ops   %-18s predicted %12.5g %s", m->node_t_names[nt], sum, m->node_t_units[nt]);
+                if (n_true) fprintf(f, "   measured %12.5g (%lld ops labelled)", sum_true, (long long)n_true);
+                fprintf(f, "\n");
+            }
             qsort(rk, (size_t)cnt, sizeof *rk, cmp_rank);
             int64_t show = top > 0 && top < cnt ? top : cnt;
             fprintf(f, "  %-36s %-14s %12s %7s %12s%s\n", "op", "kind", "predicted", "share", "measured",
@@ -346,6 +356,7 @@ static cJSON *build_json(const dataset *d, const predictions *p, const checkpoin
             }
             cJSON *sums = cJSON_AddObjectToObject(o, "sum_of_nodes");
             for (int t = 0; t < p->Tn; t++) {
+                if (!unit_adds_up(m->node_t_units[t])) continue;
                 double sum = 0;
                 for (int64_t v = 0; v < cnt; v++) sum += p->node_pred[((first + v) * p->n_dev + dv) * p->Tn + t];
                 cJSON_AddItemToObject(sums, m->node_t_names[t], num(sum));

@@ -5,6 +5,7 @@ graph; only the table reader, the network builder and the naming differ, so
 the options, their checks and the write loop live here once.
 """
 import argparse
+import itertools
 import sys
 import time
 
@@ -43,9 +44,15 @@ def main(argv, prog, description, archs_default, archs_help, classes, read_archs
                      "(set GNNPERF_SHARED or pass --archs)")
         graphs = (build(arch, args.batch, args.classes, name="%s_%d" % (prefix, idx), meta={meta_key: idx})
                   for idx, arch in read_archs(args.archs) if keep is None or idx in keep)
-    n = gpgraph.write_jsonl(graphs, args.output)
-    if n == 0:
-        print("%s: warning: no architecture matched --indices %s" % (prog, args.indices), file=sys.stderr)
+    # an empty selection is a mistake, and an empty file would only fail
+    # later (gnndata refuses it): say so now and write nothing
+    it = iter(graphs)
+    first = next(it, None)
+    if first is None:
+        print("%s: error: no architecture matched --indices %s; nothing written" % (prog, args.indices),
+              file=sys.stderr)
+        return 1
+    n = gpgraph.write_jsonl(itertools.chain([first], it), args.output)
     print("%s: wrote %d graphs to %s in %.1f s" % (prog, n, args.output, time.time() - t0), file=sys.stderr)
     return 0
 

@@ -65,7 +65,7 @@ cat <<TXT
   test metrics (JSON)      $OUT/test_metrics.json
   held-out predictions     $OUT/heldout_predictions.txt (table), $OUT/heldout_predictions.csv
   held-out metrics (JSON)  $OUT/heldout_metrics.json, $OUT/heldout_report.json
-  adapted to $DEV2         $OUT/adapted.h5 (checkpoint), $OUT/adapt_metrics.json,
+  adapted model            $OUT/adapted.h5 (checkpoint for $DEV2), $OUT/adapt_metrics.json,
                            $OUT/heldout_predictions_t2.csv
   plot                     $OUT/heldout_plot.png
   embeddings (HDF5)        $OUT/embeddings.h5

@@ -265,8 +265,8 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=1, help="batch size of the input (default 1)")
     ap.add_argument("-o", "--output", required=True, help="output .jsonl file ('-' for stdout)")
     args = ap.parse_args(argv)
-    if args.count < 0 or args.batch < 1 or args.start < 0:
-        ap.error("--count and --start must be >= 0 and --batch >= 1")
+    if args.count < 1 or args.batch < 1 or args.start < 0:
+        ap.error("--count and --batch must be >= 1 and --start >= 0")
     if args.nodes < MIN_NODES:
         ap.error("--nodes must be >= %d (input, stem, head and output)" % MIN_NODES)
     if not 0 <= args.spread < 1:

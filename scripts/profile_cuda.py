@@ -39,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from torchprof import specs as specmod  # noqa: E402
+from torchprof import cli, specs as specmod  # noqa: E402
 
 LABEL_COLS = ("graph", "node", "device", "target", "value", "unit")
 DEVICE_COLS = ("device", "sms", "peak_gflops", "peak_tf32_gflops", "mem_bw_gbs", "l2_mb", "mem_gb")
@@ -356,7 +356,7 @@ def main(argv=None):
         description="Profile PyTorch models on a CUDA GPU: gnnperf graphs, whole-model and per-node "
                     "latency labels (latency pass) and a marker log for per-node occupancy under "
                     "Nsight Compute (markers pass).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=cli.HelpFormatter)
     ap.add_argument("pass_", metavar="PASS", choices=("latency", "markers"), help="latency or markers")
     ap.add_argument("--models", default="all", help="families, comma-separated: zoo, nb201, fbnet, rcnn, rcnnip, or all (the first four)")
     ap.add_argument("--count", type=int, default=50, help="graphs per family (zoo: the first N models)")

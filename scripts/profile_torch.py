@@ -63,7 +63,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from torchprof import envsetup, machine, specs as specmod  # noqa: E402
+from torchprof import cli, envsetup, machine, specs as specmod  # noqa: E402
 
 LABEL_COLS = ("graph", "node", "device", "target", "value", "unit")
 DEVICE_COLS = ("device", "threads", "cores", "peak_gflops", "mem_bw_gbs", "l2_mb", "l3_mb")
@@ -780,7 +780,7 @@ def main(argv=None):
         description="Profile PyTorch models on this CPU: gnnperf graphs (JSON Lines), a label CSV "
                     "(whole-graph and per-node latency, per-node utilization) and a device CSV. "
                     "Resumable: rerun the same command to continue.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=cli.HelpFormatter)
     ap.add_argument("--models", default="zoo",
                     help="families, comma-separated: zoo, nb201, fbnet, rcnn, rcnnip (random CNNs with in-place "
                          "activations and adds), or all (the first four)")

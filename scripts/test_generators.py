@@ -212,6 +212,10 @@ class TestBuilder(unittest.TestCase):
             back = list(gpgraph.read_jsonl(p))
             self.assertEqual(back, [g.to_json() for g in gs])
             self.assertEqual(os.listdir(d), ["g.jsonl"])     # no temp file left behind
+            with redirect_stderr(io.StringIO()), self.assertRaises(SystemExit) as cm:
+                gen_random_cnn.main(["--count", "0", "-o", os.path.join(d, "none.jsonl")])
+            self.assertEqual(cm.exception.code, 2)
+            self.assertFalse(os.path.exists(os.path.join(d, "none.jsonl")))
 
 
 class TestNB201(unittest.TestCase):
@@ -297,6 +301,13 @@ class TestNB201(unittest.TestCase):
             with redirect_stderr(io.StringIO()):
                 gen_nb201.main(["--archs", path, "--indices", "0-19,15600-15624", "-o", p])
             docs = list(gpgraph.read_jsonl(p))
+            # an empty selection is an error that writes nothing
+            empty = os.path.join(d, "none.jsonl")
+            err = io.StringIO()
+            with redirect_stderr(err):
+                self.assertEqual(gen_nb201.main(["--archs", path, "--indices", "99999", "-o", empty]), 1)
+            self.assertIn("no architecture matched --indices 99999", err.getvalue())
+            self.assertFalse(os.path.exists(empty))
         self.assertEqual(len(docs), 45)
         self.assertEqual(docs[0]["name"], "nb201_0")
         self.assertEqual(docs[-1]["name"], "nb201_15624")

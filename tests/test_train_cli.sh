@@ -304,7 +304,7 @@ for share, got in ((share, graph_predictions(f"{w}/hb.csv")), (0.5, graph_predic
     assert worst < 1e-4, worst
 PY
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shots 4 --method blend -o "$WORK/hb4.h5" -q 2>"$WORK/err.txt"
-[ $? -eq 1 ] && grep -q "at least 5 shots" "$WORK/err.txt" && test ! -e "$WORK/hb4.h5" && ok || { cat "$WORK/err.txt"; bad "a blend from 4 shots must be refused"; }
+[ $? -eq 2 ] && grep -q "needs --shots 5 or more" "$WORK/err.txt" && test ! -e "$WORK/hb4.h5" && ok || { cat "$WORK/err.txt"; bad "a blend from 4 shots must be a usage error"; }
 # a blend's model share outside [0, 1] is refused by name
 cp "$WORK/hb.h5" "$WORK/hb_bad.h5"
 $PY -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['stack/model_share'][0] = 1.5" "$WORK/hb_bad.h5"
@@ -423,6 +423,17 @@ sed 's/,ms$/,ratio/' "$WORK/labels.csv" >"$WORK/labels_ratio.csv"
     "$WORK/g.jsonl" >/dev/null || bad "pack ratio labels"
 "$BUILD/gnntrain" "$WORK/d_ratio.h5" -o "$WORK/x.h5" "${COMMON[@]}" --prior roofline 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "no selected target is a latency in ms" "$WORK/err.txt" && ok || bad "prior with no ms target"
+# Per-node ratios do not add up to a graph's: gnnpredict sums only targets
+# whose unit does (here every target is a ratio).
+"$BUILD/gnntrain" "$WORK/d_ratio.h5" -o "$WORK/ratio.h5" --epochs 1 --threads 1 -q && ok || bad "gnntrain on ratios"
+"$BUILD/gnnpredict" "$WORK/ratio.h5" "$WORK/one.json" --format json -o "$WORK/ratio.json" -q \
+    && "$BUILD/gnnpredict" "$WORK/ratio.h5" "$WORK/one.json" -o "$WORK/ratio.txt" -q && ok || bad "gnnpredict ratios"
+$PY - "$WORK" <<'PY' && ! grep -q "sum of ops" "$WORK/ratio.txt" && ok || bad "ratio targets must not be summed over nodes"
+import json, sys
+doc = json.load(open(f"{sys.argv[1]}/ratio.json"))
+rows = doc if isinstance(doc, list) else doc.get("graphs", doc)
+assert all(r["sum_of_nodes"] == {} for r in rows), rows[0]["sum_of_nodes"]
+PY
 # adapting a prior model: to its held-out device, and to a device the model
 # never had (its rates come from the dataset's descriptors)
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/rh.h5" "${COMMON[@]}" --prior roofline --holdout-device synth_slow \

@@ -912,6 +912,13 @@ int main(int argc, char **argv)
                  (long long)n_eval, (long long)best_epoch + 1);
         cJSON *rows = report_metrics(o->quiet ? NULL : stdout, title, &p, &names);
         cJSON_AddItemToObject(out, "metrics", rows);
+        if (!o->quiet && r.n_eval_dev > r.n_train_dev) {
+            /* their rows are zero-shot figures, not the model's accuracy on what it learned */
+            printf("  held out from training (predicted zero-shot):");
+            for (int32_t j = 0; j < r.n_eval_dev; j++)
+                if (!r.dev_trained[r.eval_dev[j]]) printf(" %s", dev_names[j]);
+            printf("\n");
+        }
         if (o->predictions_path) {
             char *buf = NULL;
             size_t len = 0;
