@@ -8,6 +8,9 @@
 #   scripts/make_cpu_dataset.sh [RUN_DIR] [profile_torch.py options...]
 #   scripts/make_cpu_dataset.sh RUN_DIR --pack-only   (split and pack what RUN_DIR holds)
 # The packed files go to $GP_DATASET_DIR (default datasets/cpu).
+# GP_HELDOUT_OPTIONAL=1 (profile_my_machine.sh): held-out models that were
+# not profiled are only warned about, and heldout.h5 is written only when
+# some were.
 # default options: --models all --count 400 --threads 1 --repeats 8
 #                  --min-seconds 0.1 --warmup 2
 set -euo pipefail
@@ -43,10 +46,10 @@ if [ "$PACK_ONLY" = 0 ]; then
     profile "${OPTS[@]}" --redo-suspect
 fi
 gp_log "splitting off the held-out models: $HELDOUT"
-/usr/bin/python3 - "$RUN" "$HELDOUT" <<'PY'
+/usr/bin/python3 - "$RUN" "$HELDOUT" "${GP_HELDOUT_OPTIONAL:-0}" <<'PY'
 import csv, json, sys
 import os
-run, held = sys.argv[1], set(sys.argv[2].split(","))
+run, held, optional = sys.argv[1], set(sys.argv[2].split(",")), sys.argv[3] == "1"
 names = set()
 zoo = []
 # every file is written under a temporary name and renamed at the end: an
@@ -69,7 +72,11 @@ with open(f"{run}/train_repeats.csv.tmp", "w") as f:
     for name in zoo:
         f.write(f"{name},{ZOO_REPEATS}\n")
 missing = held - names
-if missing:
+if missing and optional:
+    print(f"make_cpu_dataset: held-out models not profiled, so not held out: {', '.join(sorted(missing))}",
+          file=sys.stderr)
+    held -= missing
+elif missing:
     for name in ("train.jsonl", "heldout.jsonl", "train_repeats.csv"):
         os.unlink(f"{run}/{name}.tmp")
     sys.exit(f"make_cpu_dataset: held-out models not profiled: {', '.join(sorted(missing))}")
@@ -88,8 +95,10 @@ PY
 NOTE="profiled on $(hostname) by scripts/make_cpu_dataset.sh (runs listed in datasets/cpu/README.md); packed $(date -u +%Y-%m-%dT%H:%MZ)"
 "$GP_ROOT/build/gnndata" pack -o "$DEST/cpu.h5" --labels "$RUN/train_labels.csv" \
     --devices "$RUN/devices.csv" --note "$NOTE" --no-features "$RUN/train.jsonl"
-"$GP_ROOT/build/gnndata" pack -o "$DEST/heldout.h5" --labels "$RUN/heldout_labels.csv" \
-    --devices "$RUN/devices.csv" --note "$NOTE (held-out models)" --no-features "$RUN/heldout.jsonl"
+if [ -s "$RUN/heldout.jsonl" ]; then
+    "$GP_ROOT/build/gnndata" pack -o "$DEST/heldout.h5" --labels "$RUN/heldout_labels.csv" \
+        --devices "$RUN/devices.csv" --note "$NOTE (held-out models)" --no-features "$RUN/heldout.jsonl"
+fi
 for f in summary.json train_repeats.csv; do
     cp "$RUN/$f" "$DEST/$f.tmp" && mv "$DEST/$f.tmp" "$DEST/$f"
 done

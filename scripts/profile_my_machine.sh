@@ -15,7 +15,7 @@ shift || true
 OPTS=("$@")
 [ ${#OPTS[@]} -gt 0 ] || OPTS=(--models all --count 300 --threads 1,2 --repeats 10 --min-seconds 0.1 --warmup 2)
 mkdir -p "$OUT"
-GP_DATASET_DIR="$OUT" "$GP_ROOT/scripts/make_cpu_dataset.sh" "$OUT/run" "${OPTS[@]}"
+GP_DATASET_DIR="$OUT" GP_HELDOUT_OPTIONAL=1 "$GP_ROOT/scripts/make_cpu_dataset.sh" "$OUT/run" "${OPTS[@]}"
 gp_log "training a model for this machine"
 "$GP_ROOT/build/gnntrain" "$OUT/cpu.h5" -o "$OUT/model.h5" --prior roofline --epochs 80 --patience 15 \
     --threads "$(nproc)" \

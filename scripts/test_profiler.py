@@ -506,6 +506,23 @@ class CliTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr[-3000:])
         return p.stderr
 
+    def test_profile_my_machine(self):
+        """The README's profile-your-machine command on a family without the
+        demo's held-out torchvision models: it profiles, packs (no held-out
+        file) and trains a model."""
+        if not find_gnndata():
+            self.skipTest("no built gnndata")
+        with tempfile.TemporaryDirectory() as out:
+            cmd = ["bash", os.path.join(HERE, "profile_my_machine.sh"), out, "--models", "nb201", "--count", "4",
+                   "--threads", "1", "--repeats", "2", "--min-seconds", "0", "--warmup", "1", "--quick-device",
+                   "--ref-every", "1", "--ref-repeats", "2", "--no-eager"]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            self.assertEqual(p.returncode, 0, (p.stdout + p.stderr)[-3000:])
+            self.assertIn("held-out models not profiled, so not held out", p.stderr)
+            self.assertTrue(os.path.exists(os.path.join(out, "cpu.h5")))
+            self.assertFalse(os.path.exists(os.path.join(out, "heldout.h5")))
+            self.assertTrue(os.path.exists(os.path.join(out, "model.h5")))
+
     def test_end_to_end_and_resume(self):
         with tempfile.TemporaryDirectory() as out:
             err = self.run_cli(out)
