@@ -1,22 +1,31 @@
 #define _GNU_SOURCE
 #include "output_check.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 
-/* Where writing path would put the data: its directory resolved, plus its
- * own name unresolved (the rename replaces a link, not what it points to).
- * 0 on success; -1 when it cannot be told (the probe then reports why) or
- * the path is an existing non-regular file, written in place. */
-static int output_target(const char *path, char *buf, size_t n)
+/* An existing output that is not a regular file once links are followed
+ * (/dev/null, a pipe, a terminal): written in place, nothing to compare. */
+static int is_special(const char *path)
 {
     struct stat st;
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) return -1;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+/* Where renaming a finished temporary onto path puts the data: its directory
+ * resolved, plus its own name unresolved (the rename replaces a link, not
+ * what it points to). 0 on success; -1 when it cannot be told (the probe
+ * then reports why). */
+static int rename_target(const char *path, char *buf, size_t n)
+{
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     char dir[PATH_MAX];
@@ -29,32 +38,69 @@ static int output_target(const char *path, char *buf, size_t n)
     return w > 0 && (size_t)w < n ? 0 : -1;
 }
 
+/* Whether writing output o would replace the data of the existing file at
+ * `other` (an input, or another output's destination). */
+static int writes_over(const output_slot *o, const char *other)
+{
+    struct stat a, b;
+    if (stat(other, &b) != 0) return 0;
+    if (o->in_place) return stat(o->path, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    char target[PATH_MAX + NAME_MAX + 2], resolved[PATH_MAX];
+    return rename_target(o->path, target, sizeof target) == 0 && realpath(other, resolved) &&
+           !strcmp(target, resolved);
+}
+
+/* Whether two outputs that do not exist yet would be created as one file. */
+static int same_new_file(const char *p, const char *q)
+{
+    char a[PATH_MAX + NAME_MAX + 2], b[PATH_MAX + NAME_MAX + 2];
+    return rename_target(p, a, sizeof a) == 0 && rename_target(q, b, sizeof b) == 0 && !strcmp(a, b);
+}
+
+/* Opens an in-place output as it will be opened (for writing, nothing
+ * truncated), removing it again when this made it. */
+static int probe_in_place(const char *path, gp_error *err)
+{
+    struct stat st;
+    int existed = stat(path, &st) == 0;
+    int fd = open(path, O_WRONLY | O_APPEND | (existed ? 0 : O_CREAT | O_EXCL), 0644);
+    if (fd < 0) return gp_errorf(err, "%s: cannot write: %s", path, strerror(errno));
+    close(fd);
+    if (!existed) unlink(path);
+    return 0;
+}
+
 int output_check(const output_slot *outs, int n_out, const char *const *inputs, int n_in, gp_error *err)
 {
     for (int i = 0; i < n_out; i++) {
-        if (!outs[i].path) continue;
-        char oi[PATH_MAX + NAME_MAX + 2];
-        if (output_target(outs[i].path, oi, sizeof oi) == 0) {
-            for (int k = 0; k < n_in; k++) {
-                char in[PATH_MAX];
-                if (inputs[k] && realpath(inputs[k], in) && !strcmp(in, oi)) {
-                    gp_errorf(err, "%s %s is also an input (%s); writing it would replace that input", outs[i].option,
-                              outs[i].path, inputs[k]);
-                    return OUTPUT_CONFLICT;
-                }
-            }
-            for (int j = 0; j < i; j++) {
-                char oj[PATH_MAX + NAME_MAX + 2];
-                if (outs[j].path && output_target(outs[j].path, oj, sizeof oj) == 0 && !strcmp(oi, oj)) {
-                    gp_errorf(err, "%s %s and %s %s are the same file; give each output its own path",
-                              outs[j].option, outs[j].path, outs[i].option, outs[i].path);
-                    return OUTPUT_CONFLICT;
-                }
+        const output_slot *o = &outs[i];
+        if (!o->path || is_special(o->path)) continue;
+        for (int k = 0; k < n_in; k++) {
+            if (inputs[k] && writes_over(o, inputs[k])) {
+                gp_errorf(err, "%s %s is also an input (%s); writing it would replace that input", o->option, o->path,
+                          inputs[k]);
+                return OUTPUT_CONFLICT;
             }
         }
+        for (int j = 0; j < i; j++) {
+            const output_slot *q = &outs[j];
+            if (!q->path || is_special(q->path)) continue;
+            if (writes_over(o, q->path) || writes_over(q, o->path) || same_new_file(o->path, q->path)) {
+                gp_errorf(err, "%s %s and %s %s are the same file; give each output its own path", q->option, q->path,
+                          o->option, o->path);
+                return OUTPUT_CONFLICT;
+            }
+        }
+        if (o->in_place) {
+            if (probe_in_place(o->path, err) != 0) {
+                gp_error_prefix(err, "%s", o->option);
+                return -1;
+            }
+            continue;
+        }
         atomic_file af;
-        if (atomic_file_begin(&af, outs[i].path, err) != 0) {
-            gp_error_prefix(err, "%s", outs[i].option);
+        if (atomic_file_begin(&af, o->path, err) != 0) {
+            gp_error_prefix(err, "%s", o->option);
             return -1;
         }
         atomic_file_abort(&af);

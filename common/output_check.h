@@ -2,15 +2,18 @@
  * any work, so that a long run does not end in "cannot write", and an
  * output path that names an input does not replace that input.
  *
- * An output conflicts with an input when writing it would replace the
- * input's data: the output's directory (symbolic links resolved) plus its
- * name equals the input's fully resolved path. An output that is itself a
- * symbolic link to an input does not conflict (the rename replaces the link,
- * not the file), and nor does an existing non-regular output (/dev/null, a
- * pipe), which is written in place. Two outputs conflict when they resolve
- * to the same path. Each output is then probed: a temporary file is created
- * beside it and removed (atomic_file.h), so a missing or read-only directory
- * is found at once. */
+ * Most outputs are written to a temporary beside them and renamed into
+ * place (atomic_file.h). Such an output conflicts with an input when the
+ * rename would replace the input's data: the output's directory (links
+ * resolved) plus its name equals the input's fully resolved path. An output
+ * that is itself a symbolic link does not conflict (the rename replaces the
+ * link, not the file), and an existing output that is not a regular file
+ * (/dev/null, a pipe, /dev/stdout on a pipe) is written in place and left
+ * alone. Outputs written in place (a log, appended to as the run goes) are
+ * compared with the inputs as files, links followed. Two outputs conflict
+ * when they are the same file. Each output is then probed the way it will
+ * be written (a temporary created beside it and removed, or the file opened
+ * for appending), so a missing or read-only directory is found at once. */
 #ifndef GP_OUTPUT_CHECK_H
 #define GP_OUTPUT_CHECK_H
 
@@ -19,6 +22,7 @@
 typedef struct output_slot {
     const char *path;   /* NULL: this output was not asked for */
     const char *option; /* how the user named it, for messages: "-o", "--metrics" */
+    int in_place;       /* 1: opened and written where it is (no temporary and rename) */
 } output_slot;
 
 #define OUTPUT_CONFLICT 2

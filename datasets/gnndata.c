@@ -57,7 +57,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int check_output(const char *out, const char *const *inputs, int n_in)
 {
     gp_error err = {{0}};
-    const output_slot slot = {out, "-o"};
+    const output_slot slot = {out, "-o", 0};
     int orc = output_check(&slot, 1, inputs, n_in, &err);
     if (!orc) return 0;
     fprintf(stderr, "gnndata: error: %s\n", err.msg);

@@ -237,7 +237,7 @@ int main(int argc, char **argv)
     {
         /* before the adaptation's work, as its outputs are written after it */
         const char *inputs[] = {o.checkpoint, o.dataset};
-        const output_slot outs[] = {{o.output, "-o"}, {o.metrics, "--metrics"}};
+        const output_slot outs[] = {{o.output, "-o", 0}, {o.metrics, "--metrics", 0}};
         int orc = output_check(outs, 2, inputs, 2, &err);
         if (orc) {
             fprintf(stderr, "gnnadapt: error: %s\n", err.msg);

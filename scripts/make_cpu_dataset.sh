@@ -98,6 +98,8 @@ NOTE="profiled on $(hostname) by scripts/make_cpu_dataset.sh (runs listed in dat
 if [ -s "$RUN/heldout.jsonl" ]; then
     "$GP_ROOT/build/gnndata" pack -o "$DEST/heldout.h5" --labels "$RUN/heldout_labels.csv" \
         --devices "$RUN/devices.csv" --note "$NOTE (held-out models)" --no-features "$RUN/heldout.jsonl"
+else
+    rm -f "$DEST/heldout.h5" # an earlier run's, which would not match this cpu.h5
 fi
 for f in summary.json train_repeats.csv; do
     cp "$RUN/$f" "$DEST/$f.tmp" && mv "$DEST/$f.tmp" "$DEST/$f"

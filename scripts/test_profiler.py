@@ -513,6 +513,8 @@ class CliTest(unittest.TestCase):
         if not find_gnndata():
             self.skipTest("no built gnndata")
         with tempfile.TemporaryDirectory() as out:
+            with open(os.path.join(out, "heldout.h5"), "w") as f:
+                f.write("an earlier run's held-out file")     # stale: must not survive
             cmd = ["bash", os.path.join(HERE, "profile_my_machine.sh"), out, "--models", "nb201", "--count", "4",
                    "--threads", "1", "--repeats", "2", "--min-seconds", "0", "--warmup", "1", "--quick-device",
                    "--ref-every", "1", "--ref-repeats", "2", "--no-eager"]

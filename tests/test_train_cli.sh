@@ -85,6 +85,22 @@ print("parameters and Adam moments identical")
 PY
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/b.h5" "${COMMON[@]}" --epochs 13 --resume 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "other options" "$WORK/err.txt" && ok || bad "resume with other options must be refused"
+# A state file written before run_config recorded the split's digest still resumes.
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/c.h5" "${COMMON[@]}" --stop-after 5 && ok || bad "gnntrain stop-after (c)"
+$PY - "$WORK" <<'PY' && ok || bad "drop the split digest from c's state"
+import json, sys
+import h5py
+w = sys.argv[1]
+for path in (f"{w}/c.h5", f"{w}/c.h5.state.h5"):
+    with h5py.File(path, "r+") as f:
+        cfg = json.loads(f.attrs["run_config"])
+        del cfg["split"]["digest"]
+        f.attrs["run_config"] = json.dumps(cfg, separators=(",", ":"))
+PY
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/c.h5" "${COMMON[@]}" --resume 2>"$WORK/err.txt" \
+    && cmp -s <($PY -c "import h5py,sys; f=h5py.File(sys.argv[1]); print([f['params'][n][()].tobytes().hex() for n in f['params']])" "$WORK/a.h5") \
+              <($PY -c "import h5py,sys; f=h5py.File(sys.argv[1]); print([f['params'][n][()].tobytes().hex() for n in f['params']])" "$WORK/c.h5") \
+    && ok || bad "resume of a state without the split digest ($(cat "$WORK/err.txt"))"
 
 # 4. Killed at random moments, the checkpoint on disk always loads.
 head -1 "$WORK/g.jsonl" >"$WORK/one.json"
@@ -776,14 +792,26 @@ cp "$WORK/a.h5" "$WORK/a_keep.h5"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --metrics "$WORK/x.h5" -q 2>"$WORK/err.txt"
 [ $? -eq 2 ] && grep -q "are the same file" "$WORK/err.txt" && ok || bad "gnntrain -o and --metrics one file"
 "$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --predictions "$WORK/nodir/p.csv" -q 2>"$WORK/err.txt"
-[ $? -eq 1 ] && grep -q "nodir/p.csv" "$WORK/err.txt" && ! grep -q "epoch" "$WORK/err.txt" && ok \
+[ $? -eq 1 ] && grep -q "nodir/p.csv" "$WORK/err.txt" && test ! -e "$WORK/x.h5" && ok \
     || bad "gnntrain with an unwritable --predictions must fail before training ($(cat "$WORK/err.txt"))"
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" -o "$WORK/a.h5" -q 2>"$WORK/err.txt"
 [ $? -eq 2 ] && cmp -s "$WORK/a.h5" "$WORK/a_keep.h5" && ok || bad "gnnpredict -o CHECKPOINT ($(cat "$WORK/err.txt"))"
 echo old >"$WORK/keep.txt"
-"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" -o "$WORK/keep.txt" --embeddings "$WORK/nodir/e.h5" -q 2>"$WORK/err.txt"
-[ $? -eq 1 ] && grep -q "nodir/e.h5" "$WORK/err.txt" && [ "$(cat "$WORK/keep.txt")" = old ] && ok \
+# /dev/full passes the up-front check (a device is written in place) and
+# fails when the embeddings are written: -o, finished by then, stays as it was.
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" -o "$WORK/keep.txt" --embeddings /dev/full -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q "/dev/full" "$WORK/err.txt" && [ "$(cat "$WORK/keep.txt")" = old ] \
+    && ! ls -A "$WORK" | grep -q '^\.keep\.txt\.tmp' && ok \
     || bad "gnnpredict with an unwritable --embeddings must leave -o as it was ($(cat "$WORK/err.txt"))"
+# A log is written in place, so one that is a link to an input is refused;
+# devices (/dev/stdout on a pipe) may be named for several outputs.
+ln -sf "$WORK/d.h5" "$WORK/log_link"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --log "$WORK/log_link" -q 2>"$WORK/err.txt"
+[ $? -eq 2 ] && grep -q -- "--log .*is also an input" "$WORK/err.txt" && cmp -s "$WORK/d.h5" "$WORK/d_keep.h5" && ok \
+    || bad "--log linked to an input must be refused ($(cat "$WORK/err.txt"))"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --format csv -o /dev/stdout --metrics /dev/stdout -q 2>"$WORK/err.txt" \
+    | cat >"$WORK/both.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] && [ -s "$WORK/both.txt" ] && ok || bad "-o and --metrics both /dev/stdout ($(cat "$WORK/err.txt"))"
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow -o "$WORK/d.h5" -q 2>"$WORK/err.txt"
 [ $? -eq 2 ] && cmp -s "$WORK/d.h5" "$WORK/d_keep.h5" && ok || bad "gnnadapt -o DATASET ($(cat "$WORK/err.txt"))"
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow -o "$WORK/x.h5" --metrics "$WORK/nodir/m.json" -q \

@@ -217,6 +217,23 @@ static void warn_if_split_differs(const run *r)
     cJSON_Delete(now);
 }
 
+/* Whether a saved run configuration is this run's. State files written
+ * before the split's digest was recorded lack it; the options that made
+ * the split are still compared. */
+static int same_run_config(const char *saved, const char *now)
+{
+    if (!saved) return 0;
+    if (!strcmp(saved, now)) return 1;
+    cJSON *a = cJSON_Parse(saved), *b = cJSON_Parse(now);
+    cJSON *sa = cJSON_GetObjectItemCaseSensitive(a, "split");
+    if (sa && !cJSON_GetObjectItemCaseSensitive(sa, "digest"))
+        cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "split"), "digest");
+    int same = a && b && cJSON_Compare(a, b, 1);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return same;
+}
+
 /* The checkpoint's metadata, borrowing the run's arrays. */
 static void make_meta(checkpoint_meta *meta, run *r, int64_t step, int64_t epoch, int64_t best_epoch, double best)
 {
@@ -645,11 +662,11 @@ int main(int argc, char **argv)
     inputs[n_in++] = o->init_path;
     inputs[n_in++] = o->split_file;
     inputs[n_in++] = o->repeats_path;
-    const output_slot outs[] = {{o->output, "-o"},
-                                {state_path, "-o (its .state.h5)"},
-                                {o->log_path, "--log"},
-                                {o->metrics_path, "--metrics"},
-                                {o->predictions_path, "--predictions"}};
+    const output_slot outs[] = {{o->output, "-o", 0},
+                                {state_path, "-o (its .state.h5)", 0},
+                                {o->log_path, "--log", 1},
+                                {o->metrics_path, "--metrics", 0},
+                                {o->predictions_path, "--predictions", 0}};
     int orc = output_check(outs, (int)(sizeof outs / sizeof outs[0]), inputs, n_in, &err);
     if (orc) {
         fprintf(stderr, "gnntrain: error: %s\n", err.msg);
@@ -677,7 +694,7 @@ int main(int argc, char **argv)
             run_free(&r);
             return die(&err, "--resume needs the .state.h5 file a previous gnntrain run with the same -o wrote");
         }
-        int same = meta.run_config && !strcmp(meta.run_config, r.run_config) && meta.fingerprint &&
+        int same = same_run_config(meta.run_config, r.run_config) && meta.fingerprint &&
                    !strcmp(meta.fingerprint, r.fp);
         step = meta.step;
         start_epoch = meta.epoch;
