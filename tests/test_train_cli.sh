@@ -680,6 +680,7 @@ vp = [json.loads(l) for l in open(f"{w}/vp.log")]
 assert all(e["val_loss"] is None and e["val_mape"] is None and e["decided_by"] == "train_loss" for e in vp), vp
 a = [json.loads(l) for l in open(f"{w}/a.log")]
 assert all(isinstance(e["val_loss"], float) and e["decided_by"] == "val_loss" for e in a), a
+assert json.load(open(f"{w}/a.json"))["decided_by"] == "val_loss"
 PY
 
 # 7d. Oversampling (--graph-repeats): every graph twice makes an epoch twice

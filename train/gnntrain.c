@@ -905,6 +905,7 @@ int main(int argc, char **argv)
     cJSON_AddStringToObject(out, "evaluated_on", n_test ? "test" : n_val ? "val" : "none");
     cJSON_AddNumberToObject(out, "best_epoch", (double)best_epoch + 1);
     cJSON_AddNumberToObject(out, "best_val_loss", best);
+    cJSON_AddStringToObject(out, "decided_by", val_decides ? "val_loss" : "train_loss");
     if (n_eval > 0) {
         predictions p;
         if (predict_run(&p, &r.m, &r.eb, eval_ids, n_eval, &po, &err) != 0) {
