@@ -8,6 +8,8 @@
 # Steps (minutes measured on this project's 2-core machine, alone):
 #   demo                 the shipped CPU dataset: test split, held-out models,
 #                        transfer to the 2-thread device          (~1.5)
+#   onnx_vs_profiled.py  the demo's model on ONNX exports of the held-out
+#                        models, BatchNormalization kept and folded  (<0.2)
 #   label_repeatability.py  three fresh profiling runs of the held-out
 #                        models: how far this machine's labels reproduce (~1.5)
 #   eval_gpu_h100.sh     the shipped H100 dataset: latency and occupancy,
@@ -61,7 +63,8 @@ step() { # name, command...
 }
 
 step demo "$GP_ROOT/scripts/demo.sh" "$OUT/demo"
-gp_ensure_packages python3-torch python3-torchvision
+gp_ensure_packages python3-torch python3-torchvision python3-onnx
+[ -f "$OUT/demo/model.h5" ] && step onnx_vs_profiled "$GP_ROOT/bench/onnx_vs_profiled.py" --model "$OUT/demo/model.h5"
 step label_repeatability "$GP_ROOT/bench/label_repeatability.py" --work "$OUT/label_repeatability"
 if [ $QUICK = 1 ]; then
     GP_OUT="$OUT/gpu_h100" step gpu_h100 "$GP_ROOT/bench/eval_gpu_h100.sh" 1 --epochs 5 --hidden 256 --head-hidden 128 \
