@@ -9,6 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int atomic_file_in_place(const char *path)
+{
+    static const char *const fd_names[] = {"/dev/stdout", "/dev/stderr", "/dev/fd/", "/proc/self/fd/"};
+    for (size_t k = 0; k < sizeof fd_names / sizeof fd_names[0]; k++) {
+        size_t n = strlen(fd_names[k]);
+        if (fd_names[k][n - 1] == '/' ? !strncmp(path, fd_names[k], n) : !strcmp(path, fd_names[k])) return 1;
+    }
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 int atomic_file_begin(atomic_file *af, const char *final_path, gp_error *err)
 {
     size_t n = strlen(final_path);
@@ -17,8 +28,9 @@ int atomic_file_begin(atomic_file *af, const char *final_path, gp_error *err)
     memcpy(af->final_path, final_path, n + 1);
     af->direct = 0;
     struct stat st;
-    if (stat(final_path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (S_ISDIR(st.st_mode)) return gp_errorf(err, "%s: is a directory, not an output file", final_path);
+    if (stat(final_path, &st) == 0 && S_ISDIR(st.st_mode))
+        return gp_errorf(err, "%s: is a directory, not an output file", final_path);
+    if (atomic_file_in_place(final_path)) {
         af->direct = 1;
         memcpy(af->tmp_path, final_path, n + 1);
         return 0;

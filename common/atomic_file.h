@@ -20,9 +20,17 @@ typedef struct atomic_file {
     int direct;
 } atomic_file;
 
+/* Whether path is written where it is rather than through a temporary: an
+ * existing file that is not a regular file or directory (/dev/null, a pipe,
+ * a terminal), or a name of one of the process's descriptors (/dev/stdout,
+ * /dev/stderr, /dev/fd/N, /proc/self/fd/N), which may be a redirect to a
+ * regular file that a rename would not reach. */
+int atomic_file_in_place(const char *path);
+
 /* Fills af with the final and a fresh temporary path; creates the temporary
  * as an empty file with mode 0644 so the name is reserved. When the target
- * is an existing non-regular file, tmp_path is the target itself (direct).
+ * is written in place (atomic_file_in_place), tmp_path is the target itself
+ * (direct); a directory is an error.
  * Returns 0 or -1. */
 int atomic_file_begin(atomic_file *af, const char *final_path, gp_error *err);
 

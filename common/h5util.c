@@ -663,6 +663,25 @@ int h5w_fail(h5w *w, const char *obj, const char *fmt, ...)
     return gp_errorf(w->err, "%s: %s%s", w->file, msg, detail);
 }
 
+int h5w_create(h5w *w, atomic_file *af, const char *path, gp_error *err)
+{
+    w->file = path;
+    w->fid = -1;
+    w->err = err;
+    if (atomic_file_begin(af, path, err) != 0) return -1;
+    if (af->direct) {
+        af->tmp_path[0] = '\0'; /* nothing was created: leave the device alone */
+        return gp_errorf(err, "%s: not a regular file; an HDF5 output must be a file", path);
+    }
+    w->fid = H5Fcreate(af->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->fid < 0) {
+        gp_errorf(err, "%s: cannot create the temporary file %s", path, af->tmp_path);
+        atomic_file_abort(af);
+        return -1;
+    }
+    return 0;
+}
+
 hid_t h5w_group(h5w *w, const char *path, int track_order)
 {
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);

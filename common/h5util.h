@@ -25,6 +25,7 @@
 #include <hdf5.h>
 #include <stdint.h>
 
+#include "../common/atomic_file.h"
 #include "../common/gp_error.h"
 
 /* deflate cannot expand data by more than about 1032:1, so a dataset whose
@@ -114,6 +115,14 @@ typedef struct h5w {
 } h5w;
 
 int h5w_fail(h5w *w, const char *obj, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Starts writing the HDF5 file path through a temporary beside it
+ * (atomic_file.h; commit or abort af after closing w->fid). An existing
+ * path that is not a regular file (/dev/null, a pipe) is refused: HDF5
+ * needs a seekable file, and a failed create on a device leaks inside
+ * libhdf5. Fills w (w->file = path); returns 0, or -1 with err set and
+ * nothing left behind. */
+int h5w_create(h5w *w, atomic_file *af, const char *path, gp_error *err);
 
 /* Creates a group at an absolute path whose parent exists. track_order
  * records link creation order, so readers can list children in the order

@@ -12,14 +12,6 @@
 
 #include "atomic_file.h"
 
-/* An existing output that is not a regular file once links are followed
- * (/dev/null, a pipe, a terminal): written in place, nothing to compare. */
-static int is_special(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
-}
-
 /* Where renaming a finished temporary onto path puts the data: its directory
  * resolved, plus its own name unresolved (the rename replaces a link, not
  * what it points to). 0 on success; -1 when it cannot be told (the probe
@@ -63,6 +55,7 @@ static int probe_in_place(const char *path, gp_error *err)
 {
     struct stat st;
     int existed = stat(path, &st) == 0;
+    if (!existed && lstat(path, &st) == 0) return 0; /* a dangling link: opening creates its target */
     int fd = open(path, O_WRONLY | O_APPEND | (existed ? 0 : O_CREAT | O_EXCL), 0644);
     if (fd < 0) return gp_errorf(err, "%s: cannot write: %s", path, strerror(errno));
     close(fd);
@@ -74,7 +67,19 @@ int output_check(const output_slot *outs, int n_out, const char *const *inputs, 
 {
     for (int i = 0; i < n_out; i++) {
         const output_slot *o = &outs[i];
-        if (!o->path || is_special(o->path)) continue;
+        if (!o->path) continue;
+        struct stat st;
+        if (stat(o->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            gp_errorf(err, "%s %s: is a directory, not an output file", o->option, o->path);
+            return -1;
+        }
+        if (atomic_file_in_place(o->path)) {
+            if (o->hdf5) {
+                gp_errorf(err, "%s %s: not a regular file; an HDF5 output must be a file", o->option, o->path);
+                return -1;
+            }
+            continue;
+        }
         for (int k = 0; k < n_in; k++) {
             if (inputs[k] && writes_over(o, inputs[k])) {
                 gp_errorf(err, "%s %s is also an input (%s); writing it would replace that input", o->option, o->path,
@@ -84,7 +89,7 @@ int output_check(const output_slot *outs, int n_out, const char *const *inputs, 
         }
         for (int j = 0; j < i; j++) {
             const output_slot *q = &outs[j];
-            if (!q->path || is_special(q->path)) continue;
+            if (!q->path || atomic_file_in_place(q->path)) continue;
             if (writes_over(o, q->path) || writes_over(q, o->path) || same_new_file(o->path, q->path)) {
                 gp_errorf(err, "%s %s and %s %s are the same file; give each output its own path", q->option, q->path,
                           o->option, o->path);

@@ -7,13 +7,15 @@
  * rename would replace the input's data: the output's directory (links
  * resolved) plus its name equals the input's fully resolved path. An output
  * that is itself a symbolic link does not conflict (the rename replaces the
- * link, not the file), and an existing output that is not a regular file
- * (/dev/null, a pipe, /dev/stdout on a pipe) is written in place and left
- * alone. Outputs written in place (a log, appended to as the run goes) are
- * compared with the inputs as files, links followed. Two outputs conflict
- * when they are the same file. Each output is then probed the way it will
- * be written (a temporary created beside it and removed, or the file opened
- * for appending), so a missing or read-only directory is found at once. */
+ * link, not the file). An output written where it is
+ * (atomic_file_in_place: /dev/null, a pipe, /dev/stdout even when redirected
+ * to a file) is left alone, unless it is to hold HDF5, which needs a file; a
+ * directory is an error. Outputs written in place by the program itself (a
+ * log, appended to as the run goes) are compared with the inputs as files,
+ * links followed. Two outputs conflict when they are the same file. Each
+ * output is then probed the way it will be written (a temporary created
+ * beside it and removed, or the file opened for appending, nothing
+ * truncated), so a missing or read-only directory is found at once. */
 #ifndef GP_OUTPUT_CHECK_H
 #define GP_OUTPUT_CHECK_H
 
@@ -23,6 +25,7 @@ typedef struct output_slot {
     const char *path;   /* NULL: this output was not asked for */
     const char *option; /* how the user named it, for messages: "-o", "--metrics" */
     int in_place;       /* 1: opened and written where it is (no temporary and rename) */
+    int hdf5;           /* 1: an HDF5 file, which cannot go to a device or pipe */
 } output_slot;
 
 #define OUTPUT_CONFLICT 2

@@ -226,14 +226,8 @@ int dataset_write_h5_opts(const dataset *d, const char *path, int with_features,
     }
 
     atomic_file af;
-    if (atomic_file_begin(&af, path, err) != 0) goto done;
-    h5w w = {.file = path, .fid = -1, .err = err};
-    w.fid = H5Fcreate(af.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (w.fid < 0) {
-        h5w_fail(&w, NULL, "cannot create the temporary file %s", af.tmp_path);
-        atomic_file_abort(&af);
-        goto done;
-    }
+    h5w w;
+    if (h5w_create(&w, &af, path, err) != 0) goto done;
     rc = write_all(&w, d, &s, features);
     /* Closing flushes everything: a failure here is a failed write too. */
     if (H5Fclose(w.fid) < 0 && rc == 0) rc = h5w_fail(&w, NULL, "cannot finish writing the file");

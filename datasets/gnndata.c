@@ -54,10 +54,10 @@ static int usage_error(const char *fmt, const char *arg)
 
 /* output_check's verdict as an exit status: 2 when the command line names
  * one file as input and output, 1 when the output cannot be written. */
-static int check_output(const char *out, const char *const *inputs, int n_in)
+static int check_output(const char *out, int hdf5, const char *const *inputs, int n_in)
 {
     gp_error err = {{0}};
-    const output_slot slot = {out, "-o", 0};
+    const output_slot slot = {out, "-o", 0, hdf5};
     int orc = output_check(&slot, 1, inputs, n_in, &err);
     if (!orc) return 0;
     fprintf(stderr, "gnndata: error: %s\n", err.msg);
@@ -154,7 +154,7 @@ static int cmd_pack(int argc, char **argv)
     }
     inputs[n_inputs] = (char *)labels; /* checked with the graph files, not read as one */
     inputs[n_inputs + 1] = (char *)devices;
-    int orc = check_output(out, (const char *const *)inputs, n_inputs + 2);
+    int orc = check_output(out, 1, (const char *const *)inputs, n_inputs + 2);
     if (orc) {
         free(inputs);
         return orc;
@@ -332,7 +332,7 @@ static int cmd_export(int argc, char **argv)
         free(names);
         return usage_error("export: %s", "needs DATASET.h5 and -o OUT.jsonl");
     }
-    int orc = check_output(out, &in, 1);
+    int orc = check_output(out, 0, &in, 1);
     if (orc) {
         free(names);
         return orc;

@@ -79,13 +79,8 @@ int embeddings_write(const char *path, const char *checkpoint, const dataset *d,
     if (!p->graph_emb || !p->node_emb) return gp_errorf(err, "%s: no embeddings were computed", path);
     h5_quiet();
     atomic_file af;
-    if (atomic_file_begin(&af, path, err) != 0) return -1;
-    h5w w = {.file = path, .fid = -1, .err = err};
-    w.fid = H5Fcreate(af.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (w.fid < 0) {
-        atomic_file_abort(&af);
-        return gp_errorf(err, "%s: cannot create the temporary file %s", path, af.tmp_path);
-    }
+    h5w w;
+    if (h5w_create(&w, &af, path, err) != 0) return -1;
     int rc = write_all(&w, checkpoint, d, p, device_names, device_vectors, n_dev, De);
     if (H5Fclose(w.fid) < 0 && rc == 0) rc = gp_errorf(err, "%s: cannot finish writing the file", path);
     if (rc == 0) return atomic_file_commit(&af, err);

@@ -237,7 +237,7 @@ int main(int argc, char **argv)
     {
         /* before the adaptation's work, as its outputs are written after it */
         const char *inputs[] = {o.checkpoint, o.dataset};
-        const output_slot outs[] = {{o.output, "-o", 0}, {o.metrics, "--metrics", 0}};
+        const output_slot outs[] = {{o.output, "-o", 0, 1}, {o.metrics, "--metrics", 0, 0}};
         int orc = output_check(outs, 2, inputs, 2, &err);
         if (orc) {
             fprintf(stderr, "gnnadapt: error: %s\n", err.msg);
@@ -711,6 +711,11 @@ tuned:
             }
         }
         cJSON_Delete(rows);
+    } else if (o.metrics) {
+        /* every labelled graph was a shot: nothing to score, and an empty
+         * table says so rather than a missing file */
+        if (!o.quiet) printf("%s: no labelled graph left to test on after %lld shots\n", o.device, (long long)n_shots);
+        if (atomic_file_write_text(o.metrics, "[]\n", &err) != 0) goto done;
     }
     rc = 0;
 done:

@@ -488,7 +488,8 @@ int main(int argc, char **argv)
         inputs[n_in++] = o.checkpoint;
         for (int k = 0; k < o.n_inputs; k++) inputs[n_in++] = o.inputs[k];
         for (int k = 0; k < o.n_members; k++) inputs[n_in++] = o.members[k];
-        const output_slot outs[] = {{o.output, "-o", 0}, {o.metrics, "--metrics", 0}, {o.embeddings, "--embeddings", 0}};
+        const output_slot outs[] = {{o.output, "-o", 0, 0}, {o.metrics, "--metrics", 0, 0},
+                                    {o.embeddings, "--embeddings", 0, 1}};
         int orc = output_check(outs, 3, inputs, n_in, &err);
         if (orc) {
             fprintf(stderr, "gnnpredict: error: %s\n", err.msg);

@@ -90,6 +90,14 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* ",value," with the value empty when it is not a finite number, as a
+ * missing label is: "inf" or "nan" would break readers expecting numbers. */
+static void csv_number(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, ",%.9g,", v);
+    else fputs(",,", f);
+}
+
 void report_write_csv(FILE *f, const dataset *d, const predictions *p, const report_names *names)
 {
     const graph_set *s = &d->graphs;
@@ -104,7 +112,7 @@ void report_write_csv(FILE *f, const dataset *d, const predictions *p, const rep
                 csv_field(f, names->device_names[dv]);
                 fputc(',', f);
                 csv_field(f, names->graph_t_names[t]);
-                fprintf(f, ",%.9g,", p->graph_pred[i]);
+                csv_number(f, p->graph_pred[i]);
                 if (!isnan(p->graph_true[i])) fprintf(f, "%.9g", p->graph_true[i]);
                 if (p->graph_spread) {
                     fputc(',', f);
@@ -122,7 +130,7 @@ void report_write_csv(FILE *f, const dataset *d, const predictions *p, const rep
                     csv_field(f, names->device_names[dv]);
                     fputc(',', f);
                     csv_field(f, names->node_t_names[t]);
-                    fprintf(f, ",%.9g,", p->node_pred[i]);
+                    csv_number(f, p->node_pred[i]);
                     if (!isnan(p->node_true[i])) fprintf(f, "%.9g", p->node_true[i]);
                     if (p->node_spread) {
                         fputc(',', f);

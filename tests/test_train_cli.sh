@@ -243,6 +243,12 @@ done
     --test-graphs "$G0,${NAMES[4]},$G0" -o "$WORK/x.h5" \
     -q 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -qF "'$G0': named twice" "$WORK/err.txt" && ok || bad "--test-graphs naming a graph twice ($(cat "$WORK/err.txt"))"
+# Every labelled graph a shot: nothing to score, and --metrics says so with [].
+ALL=$($PY -c "import json,sys; print(','.join(json.loads(l)['name'] for l in open(sys.argv[1])))" "$WORK/g.jsonl")
+"$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow --shot-graphs "$ALL" --steps 5 -o "$WORK/x.h5" \
+    --metrics "$WORK/all_shots.json" -q 2>"$WORK/err.txt" && [ "$(cat "$WORK/all_shots.json")" = "[]" ] && ok \
+    || bad "gnnadapt with every graph a shot must write empty metrics ($(cat "$WORK/err.txt"))"
+rm -f "$WORK/x.h5"
 # stack: a ridge regression on the trained devices' predictions and op
 # counts gives the whole-graph predictions; gnnpredict applies it, and its
 # numbers follow from the documented /stack group (recomputed here from
@@ -683,6 +689,24 @@ assert all(isinstance(e["val_loss"], float) and e["decided_by"] == "val_loss" fo
 assert json.load(open(f"{w}/a.json"))["decided_by"] == "val_loss"
 PY
 
+# A resumed run with no epoch left still says which loss decided, and a run
+# without validation or test graphs writes its outputs empty.
+"$BUILD/gnntrain" "$WORK/d_part.h5" -o "$WORK/vr.h5" "${COMMON[@]}" --epochs 2 --train-range 0-199 --val-range 200-209 \
+    --test-range 210-219 --metrics "$WORK/vr1.json" 2>/dev/null \
+    && "$BUILD/gnntrain" "$WORK/d_part.h5" -o "$WORK/vr.h5" "${COMMON[@]}" --epochs 2 --train-range 0-199 \
+        --val-range 200-209 --test-range 210-219 --metrics "$WORK/vr2.json" --resume 2>/dev/null && ok \
+    || bad "gnntrain resume with no epoch left"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/ne.h5" --epochs 1 --val-frac 0 --test-frac 0 --threads 1 -q \
+    --metrics "$WORK/ne.json" --predictions "$WORK/ne.csv" && ok || bad "gnntrain without validation or test graphs"
+$PY - "$WORK" <<'PY' && ok || bad "decided_by after resume / empty evaluation outputs"
+import json, sys
+w = sys.argv[1]
+a, b = json.load(open(f"{w}/vr1.json")), json.load(open(f"{w}/vr2.json"))
+assert a["decided_by"] == b["decided_by"] == "train_loss", (a["decided_by"], b["decided_by"])
+ne = json.load(open(f"{w}/ne.json"))
+assert ne["metrics"] == [] and ne["evaluated_on"] == "none", ne
+assert open(f"{w}/ne.csv").read() == "graph,node,op,device,target,predicted,measured\n"
+PY
 # 7d. Oversampling (--graph-repeats): every graph twice makes an epoch twice
 # as many steps; bad files are refused with the file, line and problem.
 $PY - "$WORK" <<'PY' || bad "write repeats files"
@@ -798,12 +822,16 @@ cp "$WORK/a.h5" "$WORK/a_keep.h5"
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" -o "$WORK/a.h5" -q 2>"$WORK/err.txt"
 [ $? -eq 2 ] && cmp -s "$WORK/a.h5" "$WORK/a_keep.h5" && ok || bad "gnnpredict -o CHECKPOINT ($(cat "$WORK/err.txt"))"
 echo old >"$WORK/keep.txt"
-# /dev/full passes the up-front check (a device is written in place) and
-# fails when the embeddings are written: -o, finished by then, stays as it was.
-"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" -o "$WORK/keep.txt" --embeddings /dev/full -q 2>"$WORK/err.txt"
+# --metrics /dev/full passes the up-front check (a device is written in
+# place) and fails when the metrics are written: -o, finished by then, stays
+# as it was. An HDF5 output (--embeddings) on a device is refused up front.
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/d.h5" -o "$WORK/keep.txt" --metrics /dev/full -q 2>"$WORK/err.txt"
 [ $? -eq 1 ] && grep -q "/dev/full" "$WORK/err.txt" && [ "$(cat "$WORK/keep.txt")" = old ] \
     && ! ls -A "$WORK" | grep -q '^\.keep\.txt\.tmp' && ok \
-    || bad "gnnpredict with an unwritable --embeddings must leave -o as it was ($(cat "$WORK/err.txt"))"
+    || bad "gnnpredict with a failing --metrics must leave -o as it was ($(cat "$WORK/err.txt"))"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" -o "$WORK/keep.txt" --embeddings /dev/full -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q -- "--embeddings /dev/full: not a regular file" "$WORK/err.txt" && [ "$(cat "$WORK/keep.txt")" = old ] && ok \
+    || bad "an HDF5 --embeddings on a device must be refused before any work ($(cat "$WORK/err.txt"))"
 # A log is written in place, so one that is a link to an input is refused;
 # devices (/dev/stdout on a pipe) may be named for several outputs.
 ln -sf "$WORK/d.h5" "$WORK/log_link"
@@ -813,6 +841,34 @@ ln -sf "$WORK/d.h5" "$WORK/log_link"
 "$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --format csv -o /dev/stdout --metrics /dev/stdout -q 2>"$WORK/err.txt" \
     | cat >"$WORK/both.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] && [ -s "$WORK/both.txt" ] && ok || bad "-o and --metrics both /dev/stdout ($(cat "$WORK/err.txt"))"
+# A prediction that overflows is empty in CSV (as a missing label is) and null in JSON, never "inf".
+cp "$WORK/a.h5" "$WORK/inf.h5"
+$PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['params/graph_head.b2'][...]=1e4" "$WORK/inf.h5" \
+    && "$BUILD/gnnpredict" "$WORK/inf.h5" "$WORK/one.json" --format csv -o "$WORK/inf.csv" -q 2>/dev/null \
+    && "$BUILD/gnnpredict" "$WORK/inf.h5" "$WORK/one.json" --format json -o "$WORK/inf.json" -q 2>/dev/null \
+    && $PY - "$WORK" <<'PY' && ok || bad "non-finite predictions in CSV and JSON"
+import csv, json, sys
+w = sys.argv[1]
+rows = [r for r in csv.DictReader(open(f"{w}/inf.csv")) if not r["node"]]
+assert rows and all(r["predicted"] == "" for r in rows), rows[:2]
+assert "inf" not in open(f"{w}/inf.csv").read().lower()
+doc = json.load(open(f"{w}/inf.json"))
+assert all(v is None for v in doc[0]["predicted"].values()), doc[0]["predicted"]
+PY
+# A directory named as an output is refused before training; a log that is a
+# dangling link is created where it points, as fopen does; /dev/stdout
+# redirected to a file is written in place, not replaced by a temporary.
+mkdir -p "$WORK/adir"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --metrics "$WORK/adir" -q 2>"$WORK/err.txt"
+[ $? -eq 1 ] && grep -q -- "--metrics .*adir: is a directory" "$WORK/err.txt" && test ! -e "$WORK/x.h5" && ok \
+    || bad "a directory as --metrics must be refused before training ($(cat "$WORK/err.txt"))"
+ln -sf "$WORK/made_by_log.jsonl" "$WORK/dangling.log"
+"$BUILD/gnntrain" "$WORK/d.h5" -o "$WORK/x.h5" --log "$WORK/dangling.log" --epochs 1 --threads 1 -q 2>"$WORK/err.txt" \
+    && [ -s "$WORK/made_by_log.jsonl" ] && ok || bad "--log as a dangling link ($(cat "$WORK/err.txt"))"
+rm -f "$WORK/x.h5" "$WORK/x.h5.state.h5"
+"$BUILD/gnnpredict" "$WORK/a.h5" "$WORK/one.json" --format csv -o /dev/stdout -q >"$WORK/redirected.csv" 2>"$WORK/err.txt" \
+    && head -1 "$WORK/redirected.csv" | grep -q "^graph,node,op,device" && ok \
+    || bad "-o /dev/stdout redirected to a file ($(cat "$WORK/err.txt"))"
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow -o "$WORK/d.h5" -q 2>"$WORK/err.txt"
 [ $? -eq 2 ] && cmp -s "$WORK/d.h5" "$WORK/d_keep.h5" && ok || bad "gnnadapt -o DATASET ($(cat "$WORK/err.txt"))"
 "$BUILD/gnnadapt" "$WORK/h.h5" "$WORK/d.h5" --device synth_slow -o "$WORK/x.h5" --metrics "$WORK/nodir/m.json" -q \

@@ -613,6 +613,22 @@ static int setup(run *r, gp_error *err)
 
 /* Mean MAPE over the graph targets' columns (node targets when there are
  * none), for the progress line. */
+/* The CSV of --predictions (infer/report.h), written atomically. */
+static int write_predictions(const char *path, const dataset *d, const predictions *p, const report_names *names,
+                             gp_error *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    if (mf) {
+        report_write_csv(mf, d, p, names);
+        fclose(mf);
+    }
+    int rc = buf ? atomic_file_write_text(path, buf, err) : gp_errorf(err, "out of memory");
+    free(buf);
+    return rc;
+}
+
 static void json_number(char *buf, size_t n, double v)
 {
     if (isfinite(v)) snprintf(buf, n, "%.6g", v);
@@ -662,11 +678,11 @@ int main(int argc, char **argv)
     inputs[n_in++] = o->init_path;
     inputs[n_in++] = o->split_file;
     inputs[n_in++] = o->repeats_path;
-    const output_slot outs[] = {{o->output, "-o", 0},
-                                {state_path, "-o (its .state.h5)", 0},
-                                {o->log_path, "--log", 1},
-                                {o->metrics_path, "--metrics", 0},
-                                {o->predictions_path, "--predictions", 0}};
+    const output_slot outs[] = {{o->output, "-o", 0, 1},
+                                {state_path, "-o (its .state.h5)", 0, 1},
+                                {o->log_path, "--log", 1, 0},
+                                {o->metrics_path, "--metrics", 0, 0},
+                                {o->predictions_path, "--predictions", 0, 0}};
     int orc = output_check(outs, (int)(sizeof outs / sizeof outs[0]), inputs, n_in, &err);
     if (orc) {
         fprintf(stderr, "gnntrain: error: %s\n", err.msg);
@@ -895,6 +911,17 @@ int main(int argc, char **argv)
         return die(&err, NULL);
     }
     (void)stopped_early;
+    if (val_decides && start_epoch >= o->epochs) {
+        /* A resumed run with no epoch left never looked at the validation
+         * labels: whether they decided is still to be told. */
+        predictions p;
+        if (predict_run(&p, &r.m, &r.tb, r.sp.ids[PART_VAL], n_val, &po, &err) != 0) {
+            run_free(&r);
+            return die(&err, NULL);
+        }
+        val_decides = p.n_labelled > 0;
+        predictions_free(&p);
+    }
 
     /* Test with the best parameters on every evaluated device. */
     memcpy(r.m.params.value, r.best_params, (size_t)r.m.params.size * sizeof(float));
@@ -937,24 +964,27 @@ int main(int argc, char **argv)
                 if (!r.dev_trained[r.eval_dev[j]]) printf(" %s", dev_names[j]);
             printf("\n");
         }
-        if (o->predictions_path) {
-            char *buf = NULL;
-            size_t len = 0;
-            FILE *mf = open_memstream(&buf, &len);
-            if (mf) {
-                report_write_csv(mf, &r.data, &p, &names);
-                fclose(mf);
-            }
-            int wrc = buf ? atomic_file_write_text(o->predictions_path, buf, &err) : gp_errorf(&err, "out of memory");
-            free(buf);
-            if (wrc != 0) {
-                predictions_free(&p);
-                cJSON_Delete(out);
-                run_free(&r);
-                return die(&err, NULL);
-            }
+        if (o->predictions_path && write_predictions(o->predictions_path, &r.data, &p, &names, &err) != 0) {
+            predictions_free(&p);
+            cJSON_Delete(out);
+            run_free(&r);
+            return die(&err, NULL);
         }
         predictions_free(&p);
+    } else {
+        /* Nothing to evaluate (no validation or test part): the outputs
+         * asked for are still written, empty, rather than left out. */
+        if (!o->quiet) fprintf(stderr, "gnntrain: no validation or test graphs: nothing evaluated\n");
+        cJSON_AddItemToObject(out, "metrics", cJSON_CreateArray());
+        predictions none;
+        memset(&none, 0, sizeof none);
+        report_names names;
+        memset(&names, 0, sizeof names);
+        if (o->predictions_path && write_predictions(o->predictions_path, &r.data, &none, &names, &err) != 0) {
+            cJSON_Delete(out);
+            run_free(&r);
+            return die(&err, NULL);
+        }
     }
     if (o->metrics_path) {
         char *text = cJSON_Print(out);
