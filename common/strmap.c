@@ -3,16 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* FNV-1a: short keys, good enough spread, no dependencies. */
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
+#include "fnv1a.h"
+
+static uint64_t hash_str(const char *s) { return fnv1a(FNV1A_INIT, s, strlen(s)); }
 
 int strmap_init(strmap *m, size_t expected)
 {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/fnv1a.h"
 #include "../common/rng.h"
 #include "../common/strmap.h"
 #include "label_csv.h"
@@ -19,21 +20,12 @@ void split_free(split *s)
     memset(s, 0, sizeof *s);
 }
 
-static uint64_t fnv1a_word(uint64_t h, int64_t v)
-{
-    for (int b = 0; b < 8; b++) {
-        h ^= ((uint64_t)v >> (8 * b)) & 0xffu;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 uint64_t split_digest(const split *s)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = FNV1A_INIT;
     for (int p = 0; p < PART_COUNT; p++) {
-        h = fnv1a_word(h, s->n[p]); /* delimits the parts: {1},{2} is not {1,2},{} */
-        for (int64_t k = 0; k < s->n[p]; k++) h = fnv1a_word(h, s->ids[p][k]);
+        h = fnv1a(h, &s->n[p], sizeof s->n[p]); /* delimits the parts: {1},{2} is not {1,2},{} */
+        h = fnv1a(h, s->ids[p], (size_t)s->n[p] * sizeof s->ids[p][0]);
     }
     return h;
 }

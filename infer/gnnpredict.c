@@ -483,7 +483,7 @@ int main(int argc, char **argv)
     if (prc) return prc == 1 ? 0 : 2;
     gp_error err = {{0}};
     {
-        const char *inputs[258 + MAX_MEMBERS];
+        const char *inputs[1 + sizeof o.inputs / sizeof o.inputs[0] + MAX_MEMBERS];
         int n_in = 0;
         inputs[n_in++] = o.checkpoint;
         for (int k = 0; k < o.n_inputs; k++) inputs[n_in++] = o.inputs[k];

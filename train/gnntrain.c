@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../common/atomic_file.h"
+#include "../common/fnv1a.h"
 #include "../common/output_check.h"
 #include "../common/watchdog.h"
 #include "../common/rng.h"
@@ -43,24 +44,18 @@ static int die(const gp_error *err, const char *hint)
 /* FNV-1a over what identifies the training data: names, sizes, labels. */
 static void fingerprint(char out[17], const dataset *d)
 {
-    uint64_t h = 1469598103934665603ULL;
-#define MIX(ptr, len)                                              \
-    for (size_t k_ = 0; k_ < (size_t)(len); k_++) {                \
-        h ^= ((const unsigned char *)(ptr))[k_];                   \
-        h *= 1099511628211ULL;                                     \
-    }
+    uint64_t h = FNV1A_INIT;
     const graph_set *s = &d->graphs;
-    for (int64_t g = 0; g < s->n_graphs; g++) MIX(s->graph_names[g], strlen(s->graph_names[g]));
-    MIX(s->node_off, (s->n_graphs + 1) * sizeof(int64_t));
-    MIX(s->edge_src, s->n_edges * sizeof(int32_t));
-    MIX(s->edge_dst, s->n_edges * sizeof(int32_t));
-    MIX(s->nodes, s->n_nodes * sizeof(graph_node));
-    for (int32_t k = 0; k < d->n_devices; k++) MIX(d->device_names[k], strlen(d->device_names[k]));
+    for (int64_t g = 0; g < s->n_graphs; g++) h = fnv1a(h, s->graph_names[g], strlen(s->graph_names[g]));
+    h = fnv1a(h, s->node_off, (s->n_graphs + 1) * sizeof(int64_t));
+    h = fnv1a(h, s->edge_src, s->n_edges * sizeof(int32_t));
+    h = fnv1a(h, s->edge_dst, s->n_edges * sizeof(int32_t));
+    h = fnv1a(h, s->nodes, s->n_nodes * sizeof(graph_node));
+    for (int32_t k = 0; k < d->n_devices; k++) h = fnv1a(h, d->device_names[k], strlen(d->device_names[k]));
     for (int32_t t = 0; t < d->n_targets; t++) {
-        MIX(d->targets[t].name, strlen(d->targets[t].name));
-        MIX(d->targets[t].values, dataset_target_rows(d, &d->targets[t]) * d->n_devices * sizeof(float));
+        h = fnv1a(h, d->targets[t].name, strlen(d->targets[t].name));
+        h = fnv1a(h, d->targets[t].values, dataset_target_rows(d, &d->targets[t]) * d->n_devices * sizeof(float));
     }
-#undef MIX
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
@@ -607,7 +602,6 @@ static int setup(run *r, gp_error *err)
     r->run_config = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (r->have_init) warn_if_split_differs(r);
-    snprintf(r->state_path, sizeof r->state_path, "%s.state.h5", o->output);
     return 0;
 }
 
@@ -670,8 +664,7 @@ int main(int argc, char **argv)
     gp_error err = {{0}};
     /* Before any work: a run of minutes must not end in "cannot write", nor
      * replace a dataset named as its output. */
-    char state_path[4200];
-    snprintf(state_path, sizeof state_path, "%s.state.h5", o->output);
+    snprintf(r.state_path, sizeof r.state_path, "%s.state.h5", o->output);
     const char *inputs[TRAIN_MAX_LIST + 3];
     int n_in = 0;
     for (int k = 0; k < o->n_datasets; k++) inputs[n_in++] = o->datasets[k];
@@ -679,7 +672,7 @@ int main(int argc, char **argv)
     inputs[n_in++] = o->split_file;
     inputs[n_in++] = o->repeats_path;
     const output_slot outs[] = {{o->output, "-o", 0, 1},
-                                {state_path, "-o (its .state.h5)", 0, 1},
+                                {r.state_path, "-o (its .state.h5)", 0, 1},
                                 {o->log_path, "--log", 1, 0},
                                 {o->metrics_path, "--metrics", 0, 0},
                                 {o->predictions_path, "--predictions", 0, 0}};
